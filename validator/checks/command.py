@@ -1,0 +1,77 @@
+"""What the spawner will execute: CMD and ENTRYPOINT (catalogue #11, #12)."""
+
+from __future__ import annotations
+
+from validator.checks import Check, Stage, register
+from validator.findings import Finding
+from validator.image import ImageInfo
+from validator.profile import CommandMode, Profile
+
+COMMAND = register(
+    Check(
+        id="command",
+        title="The image has a command the spawner can start",
+        stage=Stage.STATIC,
+        cause=(
+            "DockerSpawner starts the image CMD (it adds its args to it); an image without "
+            "CMD makes the spawn crash before the container exists. Without CMD and "
+            "ENTRYPOINT no spawner can start it."
+        ),
+        fix='Add to the Dockerfile: CMD ["jupyterhub-singleuser"]',
+        evidence=("dockerspawner.py get_command (code)", "jupyterhub-singleuser-contract §4"),
+    )
+)
+
+ENTRYPOINT_FORM = register(
+    Check(
+        id="entrypoint-form",
+        title="The ENTRYPOINT passes its arguments on",
+        stage=Stage.STATIC,
+        cause=(
+            "A shell-form ENTRYPOINT (ENTRYPOINT cmd args) runs under /bin/sh -c and drops "
+            "the arguments; a hub that sets the command (z2jh: jupyterhub-singleuser) is "
+            "then ignored."
+        ),
+        fix=(
+            'Use the exec form and end entrypoint scripts with exec "$@":\n'
+            '  ENTRYPOINT ["tini", "--", "/usr/local/bin/entrypoint.sh"]'
+        ),
+        evidence=("jupyterhub#3018", "kubespawner#31", "z2jh PR#2805", "2i2c infrastructure#3434"),
+    )
+)
+
+
+def _shell_form(entrypoint: tuple[str, ...]) -> bool:
+    shells = {"/bin/sh", "sh", "/bin/bash", "bash", "/usr/bin/sh", "/usr/bin/bash"}
+    return len(entrypoint) == 3 and entrypoint[0] in shells and entrypoint[1] == "-c"
+
+
+def check_command(image: ImageInfo, profile: Profile) -> Finding:
+    cmd, entrypoint = image.cmd or (), image.entrypoint or ()
+    uses_image_cmd = CommandMode.IMAGE in profile.command_modes
+    if not cmd and not entrypoint:
+        return COMMAND.failed("the image has neither CMD nor ENTRYPOINT")
+    if not cmd and uses_image_cmd and profile.spawner == "dockerspawner":
+        return COMMAND.failed(
+            f"the image has no CMD (ENTRYPOINT {list(entrypoint)}); DockerSpawner needs one"
+        )
+    shown = list(cmd) if cmd else f"(none; ENTRYPOINT {list(entrypoint)})"
+    return COMMAND.passed(f"CMD {shown}")
+
+
+def check_entrypoint_form(image: ImageInfo, profile: Profile) -> Finding:
+    entrypoint = image.entrypoint or ()
+    if not entrypoint:
+        return ENTRYPOINT_FORM.passed("no ENTRYPOINT: the command runs as given")
+    if not _shell_form(entrypoint):
+        return ENTRYPOINT_FORM.passed(f"exec-form ENTRYPOINT {list(entrypoint)}")
+    script = entrypoint[2]
+    if "$@" in script and "$0" in script:
+        return ENTRYPOINT_FORM.passed(f"shell-form ENTRYPOINT forwards its arguments: {script!r}")
+    message = f"shell-form ENTRYPOINT {script!r} drops the command the hub passes"
+    if CommandMode.SINGLEUSER in profile.command_modes:
+        return ENTRYPOINT_FORM.failed(message, evidence=f"Entrypoint: {list(entrypoint)}")
+    return ENTRYPOINT_FORM.warned(
+        message + " (this hub uses the image CMD, which is dropped too)",
+        evidence=f"Entrypoint: {list(entrypoint)}",
+    )

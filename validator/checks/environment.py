@@ -1,0 +1,40 @@
+"""HOME and PATH as the server will see them (catalogue #1, #7)."""
+
+from __future__ import annotations
+
+from validator.checks import Check, Stage, register
+from validator.findings import Finding
+from validator.image import ImageInfo
+from validator.profile import Profile
+
+HOME_PATH = register(
+    Check(
+        id="home-path",
+        title="HOME and PATH are set for the user the hub runs",
+        stage=Stage.STATIC,
+        cause=(
+            "Without HOME the server writes its runtime files under / (PermissionError) when "
+            "the hub's uid has no passwd entry; a PATH without the environment's bin "
+            "directory hides jupyterhub-singleuser."
+        ),
+        fix=(
+            "Set both in the Dockerfile, e.g.\n"
+            "  ENV HOME=/home/jovyan\n"
+            "  ENV PATH=/opt/venv/bin:$PATH"
+        ),
+        evidence=("jupyterhub#1361", "dockerspawner#348", "z2jh#819", "binderhub#964"),
+    )
+)
+
+
+def check_home_path(image: ImageInfo, profile: Profile) -> Finding:
+    path = image.env.get("PATH")
+    home = image.env.get("HOME")
+    if not path:
+        return HOME_PATH.warned("the image sets no PATH; Docker's default PATH applies")
+    if home is None and profile.uid is not None:
+        return HOME_PATH.warned(
+            f"the image sets no HOME and the hub runs uid {profile.uid}: HOME comes from "
+            "/etc/passwd, or is / when that uid has no entry"
+        )
+    return HOME_PATH.passed(f"HOME={home or '(from /etc/passwd)'}, PATH={path}")

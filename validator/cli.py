@@ -1,0 +1,229 @@
+"""``validate-image``: the command line. Thin: parse, call validate(), render, exit.
+
+Exit codes: 0 compatible, 1 incompatible, 2 usage or tool error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from validator import __version__
+from validator.errors import USAGE_OR_TOOL_ERROR, Interrupted, ValidatorError
+from validator.findings import Report
+from validator.image import docker_client
+from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
+from validator.reference import parse_reference
+from validator.report import render
+from validator.report.json import report_to_dict
+from validator.report.junit import render_junit
+from validator.sandbox import close_all, sweep
+from validator.validate import Options, validate
+
+log = logging.getLogger("validator")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM (docker stop, CI cancel) unwinds like Ctrl-C so every finally block runs.
+    raise KeyboardInterrupt
+
+
+def _print_profiles() -> None:
+    for profile in list_profiles():
+        marker = " (default)" if profile.name == DEFAULT_PROFILE else ""
+        click.echo(f"{profile.name}{marker}: {profile.description}")
+        modes = ", ".join(m.value for m in profile.command_modes)
+        click.echo(
+            f"    hub {profile.hub_version}, {profile.spawner}, command: {modes}, "
+            f"port {profile.port}, prefix {profile.service_prefix}, "
+            f"uid {profile.uid if profile.uid is not None else 'image USER'}"
+            + (f", home volume {profile.home_volume}" if profile.home_volume else "")
+        )
+
+
+def _worst(codes: list[int]) -> int:
+    """Several images: a tool error outranks an incompatible image, which outranks success."""
+    if USAGE_OR_TOOL_ERROR in codes:
+        return USAGE_OR_TOOL_ERROR
+    return max(codes, default=0)
+
+
+def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorError) -> Report:
+    return Report(
+        reference=reference,
+        profile=profile_name,
+        hub_version=hub,
+        validator_version=__version__,
+        error=error.one_line(),
+    )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("images", nargs=-1, metavar="IMAGE...")
+@click.option(
+    "--profile",
+    "profile_name",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Target hub: a built-in profile name or a YAML file.",
+)
+@click.option("--list-profiles", is_flag=True, help="List the built-in profiles and exit.")
+@click.option("--hub-version", help="Override the profile's JupyterHub version (X.Y.Z).")
+@click.option("--mount-path", help="Mount an empty user-data volume here, as the hub would.")
+@click.option("--uid", type=int, help="Run as this uid instead of the profile's.")
+@click.option("--port", type=int, help="Port the hub puts in JUPYTERHUB_SERVICE_URL.")
+@click.option("--timeout", type=int, help="Seconds the server may take to answer (http_timeout).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format on stdout (or in --output).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a JUnit XML report to this file.",
+)
+@click.option(
+    "--pull",
+    type=click.Choice(["always", "missing", "never"]),
+    default="missing",
+    show_default=True,
+    help="When to pull the image.",
+)
+@click.option("--static-only", is_flag=True, help="Skip the runtime probes (no server start).")
+@click.option(
+    "--stable-window",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Seconds the server must stay up after the probes.",
+)
+@click.option("--allow-egress", is_flag=True, help="Let the candidate reach the internet.")
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Validate this many images at once.",
+)
+@click.option("--keep", is_flag=True, help="Keep containers and networks for debugging.")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the text report (default: on a TTY)."
+)
+@click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv: debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="validate-image")
+def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts: Any) -> None:
+    """Tell whether a JupyterHub can spawn IMAGE, and if not, why and how to fix it.
+
+    IMAGE is a Docker Hub name (jupyter/base-notebook), a full reference
+    (registry.example.com/team/img:tag) or a URL (https://registry.example.com/img:tag).
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(opts["verbose"], logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if list_profiles:
+        _print_profiles()
+        return
+    if not images:
+        raise click.UsageError("give at least one IMAGE (or --list-profiles)")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        code = _run(images, profile_name, opts)
+    except ValidatorError as exc:
+        click.echo(f"validate-image: error: {exc.one_line()}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo(
+            f"validate-image: error: {Interrupted('interrupted').message}; "
+            "removed what this run created",
+            err=True,
+        )
+        code = Interrupted.exit_code
+    except Exception as exc:  # a bug: say so in one line, the traceback only on request
+        if opts["debug"]:
+            raise
+        click.echo(
+            f"validate-image: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)",
+            err=True,
+        )
+        code = USAGE_OR_TOOL_ERROR
+    finally:
+        close_all()
+    sys.exit(code)
+
+
+def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> int:
+    refs = [parse_reference(image) for image in images]  # bad input fails before any work
+    profile = load_profile(profile_name).with_overrides(
+        hub_version=opts["hub_version"],
+        mount_path=opts["mount_path"],
+        uid=opts["uid"],
+        port=opts["port"],
+        http_timeout=opts["timeout"],
+    )
+    options = Options(
+        pull=opts["pull"],
+        keep=opts["keep"],
+        static_only=opts["static_only"],
+        allow_egress=opts["allow_egress"],
+        stable_window=opts["stable_window"],
+    )
+    client = docker_client()
+    removed = sweep(client)
+    if removed:
+        log.info("Removed %d objects left by earlier runs", removed)
+
+    def one(index: int) -> Report:
+        try:
+            return validate(refs[index], profile, options, client=client)
+        except ValidatorError as exc:
+            if len(refs) == 1:
+                raise
+            return _error_report(refs[index].canonical, profile.name, profile.hub_version, exc)
+
+    if opts["parallel"] > 1 and len(refs) > 1:
+        with ThreadPoolExecutor(max_workers=opts["parallel"]) as pool:
+            reports = list(pool.map(one, range(len(refs))))
+    else:
+        reports = [one(i) for i in range(len(refs))]
+    _emit(reports, opts)
+    return _worst([r.exit_code for r in reports])
+
+
+def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
+    output: Path | None = opts["output"]
+    color = opts["color"]
+    if color is None:
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    fmt = opts["fmt"]
+    if fmt == "json" and len(reports) > 1:
+        text = json.dumps([report_to_dict(r) for r in reports], indent=2) + "\n"
+    else:
+        text = "\n".join(render(r, fmt, color=color) for r in reports)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    junit: Path | None = opts["junit"]
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text("\n".join(render_junit(r) for r in reports[:1]), encoding="utf-8")

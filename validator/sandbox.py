@@ -1,0 +1,284 @@
+"""The one owner of every Docker object a validation run creates.
+
+Containers start through testcontainers, hardened, labelled with the run id and the
+pid of this process. ``Sandbox.close`` removes everything carrying the run's label,
+so a container whose start failed half-way is removed too; ``sweep`` removes what
+runs killed outright (SIGKILL, power loss) left behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.models.containers import Container
+from docker.models.networks import Network
+from docker.models.volumes import Volume
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+
+log = logging.getLogger(__name__)
+
+LABEL = "org.jupyter.image-validator"
+LABEL_RUN = f"{LABEL}.run"
+LABEL_PID = f"{LABEL}.pid"
+LABEL_HOST = f"{LABEL}.host"
+
+# Ryuk would need an image pull and a socket mount; we remove our own objects instead.
+testcontainers_config.ryuk_disabled = True
+# A registry prefix would be prepended to every image name, fully qualified ones too.
+testcontainers_config.hub_image_name_prefix = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for a candidate container (a hub would set its own)."""
+
+    memory: str = "2g"
+    cpus: float = 1.0
+    pids: int = 1024
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A container that ran a command to its end (or to a timeout)."""
+
+    exit_code: int | None  # None: still running at the timeout
+    output: str
+    seconds: float
+    start_error: str | None = None  # the engine refused to start it (e.g. no such binary)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exit_code is None and self.start_error is None
+
+
+def _hostname() -> str:
+    return socket.gethostname()
+
+
+class Sandbox:
+    """Creates labelled, hardened containers, networks and volumes; removes them all."""
+
+    def __init__(
+        self, client: docker.DockerClient, *, keep: bool = False, limits: Limits | None = None
+    ) -> None:
+        self.client = client
+        self.keep = keep
+        self.limits = limits or Limits()
+        self.run_id = uuid.uuid4().hex[:12]
+        self._closed = False
+        _LIVE.add(self)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            LABEL: "true",
+            LABEL_RUN: self.run_id,
+            LABEL_PID: str(os.getpid()),
+            LABEL_HOST: _hostname(),
+        }
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def name(self, kind: str) -> str:
+        return f"jhiv-{self.run_id}-{kind}-{uuid.uuid4().hex[:6]}"
+
+    def hardened(self, *, allow_privilege_escalation: bool = False) -> dict[str, Any]:
+        """Container options that keep a candidate from harming the host."""
+        security = [] if allow_privilege_escalation else ["no-new-privileges"]
+        return {
+            "security_opt": security,
+            "mem_limit": self.limits.memory,
+            "nano_cpus": int(self.limits.cpus * 1e9),
+            "pids_limit": self.limits.pids,
+            "cap_drop": ["NET_RAW", "SYS_ADMIN", "SYS_PTRACE", "MKNOD", "AUDIT_WRITE"],
+            "labels": self.labels,
+        }
+
+    def network(self, *, egress: bool = False) -> Network:
+        """A bridge network of its own; internal (no route out) unless egress is asked."""
+        return self.client.networks.create(
+            self.name("net"), driver="bridge", internal=not egress, labels=self.labels
+        )
+
+    def volume(self) -> Volume:
+        return self.client.volumes.create(self.name("vol"), labels=self.labels)
+
+    def container(
+        self,
+        image: str,
+        *,
+        command: list[str] | None = None,
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        network: str | None = None,
+        volumes: dict[str, dict[str, str]] | None = None,
+        allow_privilege_escalation: bool = False,
+        **extra: Any,
+    ) -> DockerContainer:
+        """A testcontainers container, configured but not started."""
+        kwargs: dict[str, Any] = {
+            **self.hardened(allow_privilege_escalation=allow_privilege_escalation),
+            **extra,
+        }
+        if user is not None:
+            kwargs["user"] = user
+        if network is None:
+            kwargs["network_mode"] = "none"
+        else:
+            kwargs["network"] = network
+        if volumes:
+            kwargs["volumes"] = volumes
+        # testcontainers' own ``volumes`` takes host paths; named volumes go through kwargs.
+        tc = DockerContainer(image, name=self.name("ctr"), **kwargs)
+        if command is not None:
+            tc.with_command(command)
+        if env:
+            tc.with_envs(**env)
+        return tc
+
+    def run_to_end(
+        self,
+        image: str,
+        command: list[str],
+        *,
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        allow_privilege_escalation: bool = False,
+    ) -> RunResult:
+        """Run ``command`` through the image's ENTRYPOINT with no network; wait for its end."""
+        started = time.monotonic()
+        tc = self.container(
+            image,
+            command=command,
+            user=user,
+            env=env,
+            allow_privilege_escalation=allow_privilege_escalation,
+        )
+        try:
+            tc.start()
+        except docker.errors.APIError as exc:
+            return RunResult(None, "", time.monotonic() - started, start_error=_api_message(exc))
+        wrapped = tc.get_wrapped_container()
+        try:
+            status = wrapped.wait(timeout=timeout)
+            exit_code: int | None = int(status.get("StatusCode", -1))
+        except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
+            exit_code = None
+        output = wrapped.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        seconds = time.monotonic() - started
+        self.remove_container(wrapped)
+        return RunResult(exit_code, output, seconds)
+
+    def remove_container(self, container: Container) -> None:
+        if self.keep:
+            return
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            container.remove(force=True, v=True)
+
+    def close(self) -> None:
+        """Remove everything labelled with this run's id. Idempotent."""
+        if self._closed or self.keep:
+            if self.keep and not self._closed:
+                log.warning("Keeping containers of run %s (--keep)", self.run_id)
+            self._closed = True
+            return
+        self._closed = True
+        _LIVE.discard(self)
+        remove_labelled(self.client, f"{LABEL_RUN}={self.run_id}")
+
+
+# Sandboxes not yet closed: the CLI's last ``finally`` (and atexit) closes them, so an
+# interrupt in a worker thread or a crash between two steps still removes everything.
+_LIVE: set[Sandbox] = set()
+
+
+def close_all() -> None:
+    for sandbox in list(_LIVE):
+        with contextlib.suppress(Exception):
+            sandbox.close()
+
+
+atexit.register(close_all)
+
+
+def _api_message(exc: docker.errors.APIError) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def remove_labelled(client: docker.DockerClient, label_filter: str) -> int:
+    """Remove containers, then networks and volumes, carrying ``label_filter``."""
+    removed = 0
+    filters = {"label": label_filter}
+    for container in client.containers.list(all=True, filters=filters):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            container.remove(force=True, v=True)
+            removed += 1
+    for network in client.networks.list(filters=filters):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network.remove()
+            removed += 1
+    for volume in client.volumes.list(filters=filters):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            volume.remove(force=True)
+            removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dead_runs(labels_seen: Iterator[dict[str, str]]) -> set[str]:
+    host = _hostname()
+    dead = set()
+    for labels in labels_seen:
+        run, pid = labels.get(LABEL_RUN), labels.get(LABEL_PID, "")
+        if not run or labels.get(LABEL_HOST) != host:
+            continue  # another machine's run on a shared engine: not ours to judge
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            dead.add(run)
+    return dead
+
+
+def sweep(client: docker.DockerClient) -> int:
+    """Remove objects of earlier runs on this host whose process is gone."""
+
+    def labels() -> Iterator[dict[str, str]]:
+        flt = {"label": LABEL}
+        for c in client.containers.list(all=True, filters=flt):
+            yield c.labels
+        for n in client.networks.list(filters=flt):
+            yield n.attrs.get("Labels") or {}
+        for v in client.volumes.list(filters=flt):
+            yield v.attrs.get("Labels") or {}
+
+    removed = 0
+    for run in _dead_runs(labels()):
+        log.info("Removing leftovers of dead run %s", run)
+        removed += remove_labelled(client, f"{LABEL_RUN}={run}")
+    return removed

@@ -1,0 +1,142 @@
+"""One validation, as named steps: reference -> profile -> image -> checks -> report.
+
+This is the library entry point the CLI, the GitHub Action and the webhook service
+share: ``validate(reference, profile, options) -> Report``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import docker
+
+from validator import __version__
+from validator.checks import CATALOG, Stage
+from validator.checks import singleuser as singleuser_checks
+from validator.checks.command import check_command, check_entrypoint_form
+from validator.checks.environment import check_home_path
+from validator.checks.platform import check_platform
+from validator.checks.ports import check_port_not_pinned
+from validator.checks.size import check_image_size
+from validator.checks.user import check_image_user
+from validator.findings import Finding, Report, Status
+from validator.image import ImageInfo, docker_client, get_image
+from validator.profile import Profile
+from validator.reference import ImageRef, parse_reference
+from validator.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+StaticCheck = Callable[[ImageInfo, Profile], Finding]
+
+STATIC_CHECKS: tuple[StaticCheck, ...] = (
+    check_platform,
+    check_image_user,
+    check_command,
+    check_entrypoint_form,
+    check_port_not_pinned,
+    check_home_path,
+    check_image_size,
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run, as opposed to what to validate against (that is the Profile)."""
+
+    pull: str = "missing"  # always | missing | never
+    keep: bool = False  # leave containers behind for debugging
+    static_only: bool = False  # stop after the static and exec checks
+    allow_egress: bool = False  # let the candidate reach the internet
+    stable_window: float = 3.0  # seconds the server must stay up after the probes
+
+
+def _timed(fn: Callable[[], Finding]) -> Finding:
+    started = time.monotonic()
+    finding = fn()
+    return finding.with_duration(time.monotonic() - started)
+
+
+def run_user(profile: Profile) -> str | None:
+    """The ``--user`` a hub with this profile would give the container."""
+    if profile.uid is None:
+        return None
+    return f"{profile.uid}:{profile.gid}" if profile.gid is not None else str(profile.uid)
+
+
+def static_findings(image: ImageInfo, profile: Profile) -> list[Finding]:
+    return [_timed(lambda fn=fn: fn(image, profile)) for fn in STATIC_CHECKS]  # type: ignore[misc]
+
+
+def singleuser_findings(sandbox: Sandbox, image: ImageInfo, profile: Profile) -> list[Finding]:
+    timeout = float(profile.http_timeout)
+    run = sandbox.run_to_end(
+        image.id,
+        ["jupyterhub-singleuser", "--version"],
+        user=run_user(profile),
+        timeout=timeout,
+        allow_privilege_escalation=profile.allow_privilege_escalation,
+    )
+    findings = singleuser_checks.interpret(run, profile, timeout=timeout)
+    # One container answered all three; its time is shared out evenly.
+    share = run.seconds / len(findings)
+    return [f.with_duration(share) for f in findings]
+
+
+def _skip_stage(report: Report, stage: Stage, why: str) -> None:
+    for check in CATALOG.values():
+        if check.stage is stage and report.status_of(check.id) is None:
+            report.add(check.skipped(why))
+
+
+def validate(
+    reference: str | ImageRef,
+    profile: Profile,
+    options: Options | None = None,
+    *,
+    client: docker.DockerClient | None = None,
+) -> Report:
+    """Validate one image against one profile. Raises ValidatorError for tool errors."""
+    options = options or Options()
+    started = time.monotonic()
+    ref = parse_reference(reference) if isinstance(reference, str) else reference
+    client = client or docker_client()
+    report = Report(
+        reference=ref.canonical,
+        profile=profile.name,
+        hub_version=profile.hub_version,
+        validator_version=__version__,
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    image = get_image(client, ref, pull_policy=options.pull, platform=profile.platform)
+    report.image_id, report.digest, report.platform = (
+        image.id,
+        image.digest_for(ref),
+        image.platform,
+    )
+    log.info("Validating %s (image %s) for %s", ref.canonical, image.id[7:19], profile.name)
+
+    for finding in static_findings(image, profile):
+        report.add(finding)
+    if report.status_of("platform") is Status.FAIL:
+        _skip_stage(report, Stage.EXEC, "the image cannot run on this platform")
+        _skip_stage(report, Stage.RUNTIME, "the image cannot run on this platform")
+    else:
+        with Sandbox(client, keep=options.keep) as sandbox:
+            for finding in singleuser_findings(sandbox, image, profile):
+                report.add(finding)
+            if report.status_of("singleuser-imports") is not Status.PASS:
+                _skip_stage(report, Stage.RUNTIME, "jupyterhub-singleuser cannot start")
+            elif options.static_only:
+                _skip_stage(report, Stage.RUNTIME, "runtime probes were not asked for")
+            else:
+                from validator.spawn import runtime_findings
+
+                for finding in runtime_findings(sandbox, image, profile, options):
+                    report.add(finding)
+    report.duration_s = round(time.monotonic() - started, 3)
+    return report

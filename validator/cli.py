@@ -21,13 +21,14 @@ from validator import __version__
 from validator.errors import USAGE_OR_TOOL_ERROR, Interrupted, ValidatorError
 from validator.findings import Report
 from validator.image import docker_client
+from validator.options import Options
 from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
 from validator.reference import parse_reference
 from validator.report import render
 from validator.report.json import report_to_dict
 from validator.report.junit import render_junit
 from validator.sandbox import close_all, sweep
-from validator.validate import Options, validate
+from validator.validate import validate
 
 log = logging.getLogger("validator")
 
@@ -138,6 +139,8 @@ def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(opts["verbose"], logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    # testcontainers says "Pulling image" for every start; our own lines say what matters.
+    logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
     if list_profiles:
         _print_profiles()
         return

@@ -37,6 +37,8 @@ class Finding:
     fix: str | None = None
     evidence: str | None = None
     duration_s: float = 0.0
+    # Which of several spawns saw this, e.g. "image CMD" or "cmd jupyterhub-singleuser".
+    variant: str | None = None
 
     def with_duration(self, seconds: float) -> Finding:
         return dataclasses.replace(self, duration_s=round(seconds, 3))

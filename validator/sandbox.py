@@ -139,10 +139,9 @@ class Sandbox:
         }
         if user is not None:
             kwargs["user"] = user
-        if network is None:
-            kwargs["network_mode"] = "none"
-        else:
-            kwargs["network"] = network
+        # NetworkMode takes a network name too; testcontainers reserves ``network`` for
+        # its own Network objects.
+        kwargs["network_mode"] = network or "none"
         if volumes:
             kwargs["volumes"] = volumes
         # testcontainers' own ``volumes`` takes host paths; named volumes go through kwargs.

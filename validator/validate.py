@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import docker
@@ -25,8 +24,10 @@ from validator.checks.size import check_image_size
 from validator.checks.user import check_image_user
 from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, get_image
+from validator.options import Options
 from validator.profile import Profile
 from validator.reference import ImageRef, parse_reference
+from validator.runtime import runtime_findings
 from validator.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,6 @@ STATIC_CHECKS: tuple[StaticCheck, ...] = (
     check_home_path,
     check_image_size,
 )
-
-
-@dataclass(frozen=True)
-class Options:
-    """How to run, as opposed to what to validate against (that is the Profile)."""
-
-    pull: str = "missing"  # always | missing | never
-    keep: bool = False  # leave containers behind for debugging
-    static_only: bool = False  # stop after the static and exec checks
-    allow_egress: bool = False  # let the candidate reach the internet
-    stable_window: float = 3.0  # seconds the server must stay up after the probes
 
 
 def _timed(fn: Callable[[], Finding]) -> Finding:
@@ -134,9 +124,8 @@ def validate(
             elif options.static_only:
                 _skip_stage(report, Stage.RUNTIME, "runtime probes were not asked for")
             else:
-                from validator.spawn import runtime_findings
-
-                for finding in runtime_findings(sandbox, image, profile, options):
+                runtime = runtime_findings(sandbox, image, profile, options, run_user(profile))
+                for finding in runtime:
                     report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)
     return report

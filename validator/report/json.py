@@ -1,0 +1,58 @@
+"""The machine report: one JSON object, versioned, described by docs/report.schema.json.
+
+Compatibility contract (docs/report-format.md): adding a field keeps ``schema_version``;
+renaming, removing or retyping one bumps it. Consumers must ignore fields they do not
+know.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from validator.findings import Finding, Report
+
+SCHEMA_VERSION = 1
+
+
+def _finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.check_id,
+        "title": finding.title,
+        "status": finding.status.value,
+        "message": finding.message,
+        "fix": finding.fix,
+        "evidence": finding.evidence,
+        "duration_s": finding.duration_s,
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON types, keys in schema order."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "validator_version": report.validator_version,
+        "reference": report.reference,
+        "digest": report.digest,
+        "image_id": report.image_id,
+        "platform": report.platform,
+        "profile": report.profile,
+        "hub_version": report.hub_version,
+        "verdict": report.verdict.value,
+        "exit_code": report.exit_code,
+        # The model uses "" for "not recorded"; JSON says that with null.
+        "started_at": report.started_at or None,
+        "duration_s": report.duration_s,
+        "error": report.error,
+        "counts": report.counts(),
+        "findings": [_finding_to_dict(f) for f in report.findings],
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as indented JSON, without a trailing newline.
+
+    Non-ASCII text is escaped so the bytes are the same whatever the locale of the
+    terminal or CI runner that captures them.
+    """
+    return json.dumps(report_to_dict(report), indent=2)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Everything the test suite needs, then the suite: Docker engine, root image, the
+# referee hub (JupyterHub + DockerSpawner + configurable-http-proxy), the package.
+# Extra arguments go to pytest (e.g. -m "not referee", -k kernel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export JHIV_ROOT_IMAGE="${JHIV_ROOT_IMAGE:-jhiv/debian-root:bookworm}"
+# On this kind of machine a missing engine is a failure, not a reason to skip.
+export JHIV_REQUIRE_DOCKER=1
+
+ROOT_IMAGE="$JHIV_ROOT_IMAGE" bash scripts/setup-docker.sh
+bash scripts/setup-referee.sh
+python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -i warning || true
+
+python3 -m pytest -q "$@"

@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite: the Docker engine, the root image, test images.
+
+Integration tests use the real engine and images built during the run from
+tests/images/. Where the engine is missing they are skipped, unless
+JHIV_REQUIRE_DOCKER=1 (scripts/test.sh and CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import pytest
+
+from tests.support import images as test_images
+from validator.sandbox import LABEL
+
+ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("JHIV_REQUIRE_DOCKER") == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        _unavailable(f"no Docker engine: {exc}")
+    try:
+        client.images.get(ROOT_IMAGE)
+    except docker.errors.ImageNotFound:
+        _unavailable(f"root image {ROOT_IMAGE} is missing: run scripts/setup-docker.sh")
+    return client
+
+
+@pytest.fixture(scope="session")
+def build_image(docker_client: docker.DockerClient) -> Callable[[str], str]:
+    """Build a test image (and its parents) once per session; returns its tag."""
+    built: dict[str, str] = {}
+    ca_bundle = test_images.default_ca_bundle()
+
+    def build(name: str) -> str:
+        if name not in built:
+            built.update(
+                test_images.build(docker_client, [name], root_image=ROOT_IMAGE, ca_bundle=ca_bundle)
+            )
+        return built[name]
+
+    return build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After the suite, no container, network or volume of the validator may remain."""
+    yield
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException:
+        return
+    flt = {"label": LABEL}
+    left = (
+        [c.name for c in client.containers.list(all=True, filters=flt)]
+        + [n.name for n in client.networks.list(filters=flt)]
+        + [v.name for v in client.volumes.list(filters=flt)]
+    )
+    assert not left, f"the validator left Docker objects behind: {left}"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, timeout: float = 300, input_text: str | None = None) -> CliResult:
+    """Run the real ``validate-image`` command in a child process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "validator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input_text,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)

@@ -13,6 +13,7 @@ requests; OAuth is not implemented, only noticed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hmac
 import json
 import logging
@@ -238,7 +239,7 @@ class StubHub:
     def activity_posts(self) -> list[dict[str, Any]]:
         """The JSON bodies of accepted activity posts, oldest first."""
         with self._cond:
-            return [dict(post) for post in self._activity_posts]
+            return copy.deepcopy(self._activity_posts)
 
     @property
     def authorize_requests(self) -> int:
@@ -457,10 +458,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = stub._redact(urlsplit(self.path).path)
         try:
             body = self._read_body()
-        except (_BodyTooLarge, ValueError):
+        except (_BodyTooLarge, ValueError) as exc:
             # The body is left unread, so the connection cannot carry another request.
             self.close_connection = True
-            reply = _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            too_large = isinstance(exc, _BodyTooLarge)
+            reply = _error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_large else HTTPStatus.BAD_REQUEST
+            )
         else:
             reply = stub._respond(self.command, path, self.headers.get("Authorization"), body)
         # Recorded before answering, so a client that has its answer sees the record.

@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,6 +36,33 @@ HTTP_TIMEOUT = 10.0
 
 def _get(url: str, **kwargs: object) -> requests.Response:
     return requests.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)  # type: ignore[arg-type]
+
+
+class _Api:
+    """Token-authenticated calls to the server's REST API.
+
+    Legacy (non-extension) single-user servers demand an XSRF cookie on POST, PUT and
+    DELETE even with a token; on that 403 we fetch a page to get the cookie, as a
+    browser would, and retry once.
+    """
+
+    def __init__(self, candidate: Candidate) -> None:
+        self.candidate = candidate
+        self.session = requests.Session()
+        self.session.headers.update(candidate.auth_headers())
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        url = self.candidate.url + path
+        response = self.session.request(method, url, allow_redirects=False, **kwargs)
+        if response.status_code == 403 and "_xsrf" in response.text:
+            for page in ("lab", "tree", ""):
+                self.session.get(self.candidate.url + page, timeout=HTTP_TIMEOUT)
+                if "_xsrf" in self.session.cookies:
+                    break
+            self.session.headers["X-XSRFToken"] = self.session.cookies.get("_xsrf") or ""
+            response = self.session.request(method, url, allow_redirects=False, **kwargs)
+        return response
 
 
 def probe_server_api(candidate: Candidate) -> Finding:
@@ -160,10 +188,10 @@ def _run_code(ws_url: str, headers: list[str], deadline: float) -> tuple[str | N
 
 def probe_kernel(candidate: Candidate, timeout: float) -> Finding:
     deadline = time.monotonic() + timeout
-    base = candidate.url + "api/kernels"
+    api = _Api(candidate)
     headers = candidate.auth_headers()
     try:
-        response = requests.post(base, json={}, headers=headers, timeout=timeout)
+        response = api.request("POST", "api/kernels", json={}, timeout=timeout)
     except requests.RequestException as exc:
         return KERNEL_RUNS.failed(f"starting a kernel failed: {exc.__class__.__name__}")
     if response.status_code != 201:
@@ -184,7 +212,7 @@ def probe_kernel(candidate: Candidate, timeout: float) -> Finding:
         text, transcript = None, f"websocket: {exc.__class__.__name__}: {exc}"
     finally:
         with contextlib.suppress(requests.RequestException):
-            requests.delete(f"{base}/{kernel['id']}", headers=headers, timeout=HTTP_TIMEOUT)
+            api.request("DELETE", f"api/kernels/{kernel['id']}")
     if text is not None and text.strip() == "42":
         return KERNEL_RUNS.passed(f"kernel {kernel.get('name', '?')} ran print(6*7) -> 42")
     cause = diagnose(candidate.logs())
@@ -200,11 +228,11 @@ def probe_home_writable(candidate: Candidate) -> Finding:
     """Save, read back and delete a file through the contents API, as a user would."""
     # Not a dot-file: jupyter_server refuses hidden files by default.
     name = f"jhiv-probe-{uuid.uuid4().hex[:8]}.txt"
-    url = candidate.url + f"api/contents/{name}"
-    headers = candidate.auth_headers()
+    path = f"api/contents/{name}"
+    api = _Api(candidate)
     body = {"type": "file", "format": "text", "content": "written by jupyterhub-image-validator"}
     try:
-        saved = requests.put(url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
+        saved = api.request("PUT", path, json=body)
         if saved.status_code not in (200, 201):
             cause = diagnose(saved.text)
             return HOME_WRITABLE.failed(
@@ -212,8 +240,8 @@ def probe_home_writable(candidate: Candidate) -> Finding:
                 + (f": {cause.cause}" if cause else ""),
                 evidence=saved.text[:400],
             )
-        read = requests.get(url, headers=headers, timeout=HTTP_TIMEOUT)
-        requests.delete(url, headers=headers, timeout=HTTP_TIMEOUT)
+        read = api.request("GET", path)
+        api.request("DELETE", path)
     except requests.RequestException as exc:
         return HOME_WRITABLE.failed(f"the contents API failed: {exc.__class__.__name__}")
     if read.status_code != 200 or read.json().get("content") != body["content"]:

@@ -131,7 +131,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ProfileError(f"cannot read profile {str(path)!r}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ProfileError(f"profile {str(path)!r} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ProfileError(f"profile {str(path)!r} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"profile {str(path)!r} must be a mapping of fields")
     return data
@@ -155,6 +158,7 @@ def _raw(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any],
         if not isinstance(parent, str):
             raise ProfileError(f"profile {str(path)!r}: extends must be a profile name")
         base, _ = _raw(parent, (*seen, name_or_path))
+        base.pop("name", None)  # a child is its own profile, whatever it extends
         data = {**base, **data}
     data.setdefault("name", path.stem)
     return data, str(path)

@@ -24,6 +24,7 @@ class Check:
     id: str
     title: str
     stage: Stage
+    detection: str
     cause: str
     fix: str
     evidence: tuple[str, ...] = ()

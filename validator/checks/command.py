@@ -12,6 +12,7 @@ COMMAND = register(
         id="command",
         title="The image has a command the spawner can start",
         stage=Stage.STATIC,
+        detection="Reads Config.Cmd and Config.Entrypoint from the image; fails when neither is set, or when CMD is missing and the profile's spawner is DockerSpawner.",
         cause=(
             "DockerSpawner starts the image CMD (it adds its args to it); an image without "
             "CMD makes the spawn crash before the container exists. Without CMD and "
@@ -27,6 +28,7 @@ ENTRYPOINT_FORM = register(
         id="entrypoint-form",
         title="The ENTRYPOINT passes its arguments on",
         stage=Stage.STATIC,
+        detection="Recognises a shell-form ENTRYPOINT (['/bin/sh', '-c', '...']) that does not forward \"$0\" \"$@\"; fails when the profile passes a command (cmd jupyterhub-singleuser), warns otherwise.",
         cause=(
             "A shell-form ENTRYPOINT (ENTRYPOINT cmd args) runs under /bin/sh -c and drops "
             "the arguments; a hub that sets the command (z2jh: jupyterhub-singleuser) is "

@@ -12,6 +12,7 @@ HOME_PATH = register(
         id="home-path",
         title="HOME and PATH are set for the user the hub runs",
         stage=Stage.STATIC,
+        detection="Reads Config.Env: warns when PATH is missing, or HOME is unset while the profile runs a fixed uid.",
         cause=(
             "Without HOME the server writes its runtime files under / (PermissionError) when "
             "the hub's uid has no passwd entry; a PATH without the environment's bin "

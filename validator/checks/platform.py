@@ -12,6 +12,7 @@ PLATFORM = register(
         id="platform",
         title="OS and architecture match the hub's nodes",
         stage=Stage.STATIC,
+        detection="Compares the image's Os/Architecture/Variant with the profile's platform (linux/amd64 by default).",
         cause="An image built for another architecture dies at once with 'exec format error'.",
         fix="Build for the hub's platform: docker buildx build --platform linux/amd64 ...",
         evidence=("z2jh#2253", "z2jh#2844", "docker-stacks#842"),

@@ -14,6 +14,7 @@ PORT_NOT_PINNED = register(
         id="port-not-pinned",
         title="The command does not pin the port, address or base URL",
         stage=Stage.STATIC,
+        detection="Looks for --port, --ip and --ServerApp.base_url in ENTRYPOINT and (when the image CMD is used) CMD; fails when a value conflicts with the profile's port, an any-address bind or the URL prefix, warns when it only happens to match.",
         cause=(
             "The hub chooses port, address and URL prefix through JUPYTERHUB_SERVICE_URL; "
             "--port, --ip or --ServerApp.base_url on the command line override it, and the "

@@ -16,6 +16,7 @@ SERVER_STARTS = register(
         id="server-starts",
         title="The server starts and answers the hub's readiness poll",
         stage=Stage.RUNTIME,
+        detection="Starts the container with the hub's environment, user, volumes and command on an internal network, then polls {prefix}api like the hub (any answer below 500 counts); a container that exits, or announces itself while listening elsewhere, is reported at once.",
         cause=(
             "The hub polls {prefix}api until any answer below 500 arrives; a container that "
             "exits, or a server that never listens where JUPYTERHUB_SERVICE_URL says, fails "
@@ -31,6 +32,7 @@ STARTUP_TIME = register(
         id="startup-time",
         title="The server answers well within the hub's http_timeout",
         stage=Stage.RUNTIME,
+        detection="Time from container start to the first answer at {prefix}api; warns above 2/3 of the profile's http_timeout, fails above it.",
         cause=(
             "The hub gives up after http_timeout (30 s by default): heavy entrypoints, "
             "chown -R over home, or conda activation can push a start past it."
@@ -48,6 +50,7 @@ HUB_CONTACT = register(
         id="hub-contact",
         title="The server contacted the hub API",
         stage=Stage.RUNTIME,
+        detection="The stub hub records the server's GET {JUPYTERHUB_API_URL}, which jupyterhub-singleuser makes before it listens.",
         cause=(
             "jupyterhub-singleuser checks JUPYTERHUB_API_URL before it listens; a server "
             "that never asks is not hub-aware (plain jupyter lab, or JUPYTERHUB_* ignored)."
@@ -62,6 +65,7 @@ SERVER_API = register(
         id="server-api",
         title="{prefix}api answers with the server and hub versions",
         stage=Stage.RUNTIME,
+        detection="GET {prefix}api must answer 200 with a JSON version and the X-JupyterHub-Version header.",
         cause=(
             "A single-user server answers GET {prefix}api with 200, a JSON version and the "
             "X-JupyterHub-Version header; without them it is not the hub's server or the "
@@ -77,6 +81,7 @@ HUB_AUTH = register(
         id="hub-auth",
         title="Browsers are sent to the hub to log in",
         stage=Stage.RUNTIME,
+        detection="Unauthenticated GET {prefix}lab, following redirects inside the prefix, must end in a redirect to {hub}/api/oauth2/authorize.",
         cause=(
             "Unauthenticated {prefix}lab must redirect to {hub}/api/oauth2/authorize; a "
             "plain Jupyter server shows its own login page and users can never get in."
@@ -91,6 +96,7 @@ TOKEN_AUTH = register(
         id="token-auth",
         title="The hub's token is accepted",
         stage=Stage.RUNTIME,
+        detection="GET {prefix}api/status with the server's own hub token must answer 200 (the server asks the stub hub who the token belongs to).",
         cause=(
             "The server checks tokens with the hub (GET {api}/user); if it cannot, every "
             "request fails with 403 or 500."
@@ -105,6 +111,7 @@ KERNEL_RUNS = register(
         id="kernel-runs",
         title="A Python kernel starts and runs code",
         stage=Stage.RUNTIME,
+        detection="Starts the default kernel through the REST API, runs print(6*7) over the kernel websocket and expects 42 on the iopub stream, then deletes the kernel.",
         cause="Without a working kernel (ipykernel and a kernelspec) users cannot run anything.",
         fix=(
             "Install a kernel into the server's environment:\n"
@@ -119,6 +126,7 @@ HOME_WRITABLE = register(
         id="home-writable",
         title="Users can save files where the server starts",
         stage=Stage.RUNTIME,
+        detection="Saves a file through the contents API in the server's root directory, reads it back and deletes it, as the runtime uid.",
         cause=(
             "The runtime uid (1000 on z2jh, arbitrary on OpenShift) must own or share its home "
             "and working directory; otherwise saving fails and the runtime dir raises "
@@ -143,6 +151,7 @@ MOUNT_WRITABLE = register(
         id="mount-writable",
         title="The user-data mount path is usable",
         stage=Stage.RUNTIME,
+        detection="With --mount-path, an empty volume (owned as the platform creates it) is mounted there; a file is written, read back and removed as the server's uid.",
         cause=(
             "The platform mounts persistent storage at the chosen path; it must not clash "
             "with the image (hiding its files) and the runtime uid must write there."
@@ -157,6 +166,7 @@ LISTEN_ADDRESS = register(
         id="listen-address",
         title="The server listens where the hub connects",
         stage=Stage.RUNTIME,
+        detection="The probes connect from outside the container's network namespace; when that fails, /proc/net/tcp{,6} in the container shows where the server listens instead.",
         cause=(
             "The hub (or its proxy) connects from outside the container to the port in "
             "JUPYTERHUB_SERVICE_URL; a server bound to 127.0.0.1 or another port is unreachable."
@@ -171,6 +181,7 @@ STABILITY = register(
         id="stability",
         title="The server stays up after it started",
         stage=Stage.RUNTIME,
+        detection="After the probes, the container must still run and answer {prefix}api at the end of the stability window (--stable-window, 3 s by default) counted from its first answer.",
         cause="Some images start, answer, then die (a wrapper exits, a watchdog kills them).",
         fix='Make the server the container\'s main process: end the entrypoint with exec "$@".',
         evidence=("jupyterhub#3018",),

@@ -18,6 +18,7 @@ INSTALLED = register(
         id="singleuser-installed",
         title="jupyterhub-singleuser is on PATH",
         stage=Stage.EXEC,
+        detection="Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the profile's uid, without network; the engine's 'executable file not found', exit 126/127, or no exit within http_timeout fail it.",
         cause=(
             "The hub starts jupyterhub-singleuser; if the image lacks JupyterHub, or its "
             "environment's bin directory is not on PATH, the spawn fails at once."
@@ -36,6 +37,7 @@ IMPORTS = register(
         id="singleuser-imports",
         title="jupyterhub-singleuser imports its server",
         stage=Stage.EXEC,
+        detection="The same run exits non-zero (typically ImportError: no jupyter_server).",
         cause=(
             "The jupyterhub package does not depend on a notebook server; without "
             "jupyter_server (or with a broken environment) the command fails on import."
@@ -50,6 +52,7 @@ VERSION = register(
         id="singleuser-version",
         title="jupyterhub-singleuser's version suits the hub",
         stage=Stage.EXEC,
+        detection="Parses the version the same run prints and compares it with the profile's hub version: < 2 fails; 4.1.0-4.1.3 and a different major version warn.",
         cause=(
             "Hub and single-user server should share the major version: before 2.0 the "
             "OAuth/scopes protocol differs, a major mismatch can cause redirect loops, and "

@@ -12,6 +12,7 @@ IMAGE_SIZE = register(
         id="image-size",
         title="The image is small enough to pull within the start timeout",
         stage=Stage.STATIC,
+        detection="Reads the image size and compares it with the profile's size_budget_mb.",
         cause=(
             "Each node pulls the image on first spawn; a large image can exceed the "
             "spawner's start_timeout (60 s, 300 s on z2jh) and the spawn fails."

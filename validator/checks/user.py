@@ -12,6 +12,7 @@ IMAGE_USER = register(
         id="image-user",
         title="The server does not run as root",
         stage=Stage.STATIC,
+        detection="Reads Config.User: warns when it is root and the profile keeps the image USER (the runtime probes then show whether the server drops privileges).",
         cause=(
             "jupyter_server refuses to start as root without --allow-root "
             "('[C] Running as root is not recommended'), and hubs often forbid root."

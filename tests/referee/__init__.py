@@ -1,0 +1,1 @@
+"""The referee: a real JupyterHub that decides whether an image really spawns."""

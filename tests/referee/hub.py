@@ -1,0 +1,725 @@
+"""A real JupyterHub, run as the referee for the validator's verdicts.
+
+``RealHub`` starts the hub from the venv that ``scripts/setup-referee.sh`` builds:
+JupyterHub with DockerSpawner and configurable-http-proxy, on this machine's
+Docker engine. ``spawn_outcome(image, user)`` asks that hub to spawn ``image``
+exactly as a user would (through the REST API, the image chosen in
+``user_options``) and records what the hub concluded, whether the server answers
+through the proxy and whether a kernel runs code. The validator is right about an
+image when its verdict agrees with that outcome.
+
+The hub is configured like a stock DockerSpawner deployment (image CMD, image
+USER, the default bridge network, default timeouts), because any deviation would
+make the referee judge a different contract than the one real hubs enforce.
+
+Manual use::
+
+    python -m tests.referee.hub IMAGE [IMAGE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+import websocket
+
+__all__ = [
+    "DEFAULT_VENV",
+    "REFEREE_LABEL",
+    "HubOutcome",
+    "RealHub",
+    "RefereeError",
+    "default_venv",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VENV = Path("/opt/jhiv-referee")
+REFEREE_LABEL = "org.jupyter.image-validator.referee"
+"""Label on every container the referee's hub spawns; its value is the hub's session id."""
+
+SERVICE_NAME = "jhiv-referee"
+# What the referee's own token needs: create and delete users, start and stop
+# their servers, follow spawn progress, and talk to the servers through the proxy
+# (a user server only admits tokens holding ``access:servers`` for it).
+SERVICE_SCOPES = ["admin:users", "admin:servers", "access:servers"]
+
+_POLL_INTERVAL = 0.1
+_HUB_STARTUP_TIMEOUT = 60.0
+_HUB_SHUTDOWN_TIMEOUT = 30.0
+# DockerSpawner stops a container with Docker's default grace period (10 s);
+# leave room for that plus the removal.
+_STOP_TIMEOUT = 30.0
+_PROBE_TIMEOUT = 30.0
+_LOG_TAIL_LINES = 60
+
+
+class RefereeError(RuntimeError):
+    """The referee itself failed (hub did not start, API misbehaved): no verdict on an image."""
+
+
+def default_venv() -> Path:
+    """The referee venv: ``$REFEREE_VENV``, as in ``scripts/setup-referee.sh``."""
+    return Path(os.environ.get("REFEREE_VENV") or DEFAULT_VENV)
+
+
+@dataclass(frozen=True)
+class HubOutcome:
+    """What a real hub made of one spawn of one image."""
+
+    image: str
+    ready: bool
+    """The hub declared the server ready (spawn progress said so, or the POST answered 201)."""
+    api_ok: bool
+    """``GET /user/<u>/api`` through the proxy gave 200 JSON with ``version`` and the hub header."""
+    kernel_ok: bool
+    """A python3 kernel started through the proxy and printed 42 for ``print(6*7)``."""
+    failure: str | None
+    """The hub's own explanation when it did not declare the server ready."""
+    seconds_to_ready: float | None
+    """From the spawn request to the hub declaring the server ready."""
+    seconds_total: float
+    """The whole ``spawn_outcome`` call: user setup, spawn, probes and teardown."""
+    problems: tuple[str, ...] = ()
+    """Why ``api_ok`` or ``kernel_ok`` is false, in the referee's words."""
+    hub_log: str = field(default="", repr=False, compare=False)
+    """The hub's log lines written during this spawn."""
+
+    @property
+    def usable(self) -> bool:
+        """Whether a user would get a working server: ready, reachable and able to run code."""
+        return self.ready and self.api_ok and self.kernel_ok
+
+
+@dataclass(frozen=True)
+class _SpawnResult:
+    ready: bool
+    failure: str | None
+    seconds_to_ready: float | None
+
+
+class RealHub:
+    """A running JupyterHub + DockerSpawner + configurable-http-proxy; use it as a context manager.
+
+    The public side listens on loopback. The hub's own API listens on the Docker
+    bridge gateway, which is also what spawned containers are told to call
+    (``hub_connect_ip``): the one address both this machine and containers on the
+    default bridge can reach.
+    """
+
+    def __init__(
+        self,
+        venv: Path | None = None,
+        *,
+        http_timeout: int = 30,
+        start_timeout: int = 60,
+        slow_spawn_timeout: float = 10.0,
+        log_level: str = "INFO",
+        docker_client: docker.DockerClient | None = None,
+        keep_dir: bool = False,
+    ) -> None:
+        """Prepare (but do not start) a hub.
+
+        ``http_timeout`` and ``start_timeout`` are the Spawner settings of the same
+        name; the defaults are JupyterHub's own. ``slow_spawn_timeout`` is how long
+        the hub's spawn request waits before answering 202 and, past that, when it
+        checks whether the container already died: JupyterHub's default is 10 s,
+        and changing it changes when (even whether) a crash is reported early.
+        """
+        self.venv = venv or default_venv()
+        self.http_timeout = http_timeout
+        self.start_timeout = start_timeout
+        self.slow_spawn_timeout = slow_spawn_timeout
+        self.log_level = log_level
+        self.keep_dir = keep_dir
+        self.session_id = uuid.uuid4().hex[:8]
+        self.startup_seconds: float | None = None
+
+        self._docker = docker_client
+        self._owns_docker = docker_client is None
+        self._dir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+        self._final_log_tail = ""
+        self._token = secrets.token_hex(32)
+        self._http = requests.Session()
+        self._http.headers["Authorization"] = f"token {self._token}"
+        self._public_url = ""
+        self.gateway_ip = ""
+
+    # -- lifetime ---------------------------------------------------------------
+
+    def __enter__(self) -> RealHub:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the hub and wait until its API answers through the proxy."""
+        jupyterhub, chp = self._executables()
+        client = self._docker_client()
+        self.gateway_ip = bridge_gateway(client)
+
+        self._dir = Path(tempfile.mkdtemp(prefix=f"jhiv-referee-{self.session_id}-"))
+        public_port = _free_port("127.0.0.1")
+        self._public_url = f"http://127.0.0.1:{public_port}"
+        config = self._dir / "jupyterhub_config.py"
+        hub_port = _free_port(self.gateway_ip)
+        config.write_text(
+            self._render_config(
+                public_port=public_port,
+                proxy_api_port=_free_port("127.0.0.1"),
+                hub_port=hub_port,
+                chp=chp,
+            )
+        )
+        cookie_secret = self._dir / "jupyterhub_cookie_secret"
+        cookie_secret.write_text(secrets.token_hex(32))
+        # The hub refuses a cookie secret file that others can read.
+        cookie_secret.chmod(0o600)
+
+        env = dict(os.environ)
+        # configurable-http-proxy is a node script: its interpreter must be on PATH.
+        env["PATH"] = os.pathsep.join([str(self.venv / "bin"), str(chp.parent), env["PATH"]])
+        self._log_file = self.log_path.open("wb")
+        started = time.monotonic()
+        log.info(
+            "Starting referee hub %s at %s (dir %s)", self.session_id, self._public_url, self._dir
+        )
+        self._process = subprocess.Popen(
+            [str(jupyterhub), "--config", str(config)],
+            cwd=self._dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            # Own process group: close() can reach the proxy too if the hub dies first.
+            start_new_session=True,
+        )
+        self._wait_for_hub_api(started, hub_port)
+        self.startup_seconds = time.monotonic() - started
+        log.info("Referee hub %s up in %.1f s", self.session_id, self.startup_seconds)
+
+    def close(self) -> None:
+        """Stop the hub and proxy, remove every container this hub spawned, delete the temp dir.
+
+        Safe to call more than once and after a failed start.
+        """
+        if self._process is not None:
+            self._stop_process(self._process)
+            self._process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+            self._final_log_tail = self.log_tail()
+        with contextlib.suppress(docker.errors.DockerException):
+            self._remove_containers()
+        if self._dir is not None and not self.keep_dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._http.close()
+        if self._docker is not None and self._owns_docker:
+            self._docker.close()
+            self._docker = None
+
+    # -- public facts ----------------------------------------------------------
+
+    @property
+    def public_url(self) -> str:
+        """Where users (and the probes) reach the hub and the servers: the proxy."""
+        return self._public_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self._public_url}/hub/api"
+
+    @property
+    def token(self) -> str:
+        """The referee service's API token; also accepted by the spawned servers."""
+        return self._token
+
+    @property
+    def container_prefix(self) -> str:
+        return f"jhiv-referee-{self.session_id}"
+
+    @property
+    def log_path(self) -> Path:
+        if self._dir is None:
+            raise RefereeError("the referee hub has no directory: it was never started")
+        return self._dir / "jupyterhub.log"
+
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        """The last lines of the hub's log (also after close, from what was kept)."""
+        if self._dir is None or not self.log_path.exists():
+            return "\n".join(self._final_log_tail.splitlines()[-lines:])
+        with self.log_path.open(errors="replace") as f:
+            return "".join(deque(f, maxlen=lines)).rstrip("\n")
+
+    # -- spawning --------------------------------------------------------------
+
+    def spawn_outcome(self, image: str, user: str) -> HubOutcome:
+        """Spawn ``image`` as ``user``, probe it, then stop it and delete the user."""
+        if self._process is None:
+            raise RefereeError("the referee hub is not running; use it as a context manager")
+        started = time.monotonic()
+        log_offset = self.log_path.stat().st_size
+        problems: list[str] = []
+        api_ok = kernel_ok = False
+        self._delete_user(user)
+        self._api("POST", f"users/{user}", expect=(201,))
+        try:
+            spawn = self._spawn(image, user)
+            if spawn.ready:
+                api_ok = self._probe_api(user, problems)
+                kernel_ok = self._probe_kernel(user, problems)
+        finally:
+            self._delete_user(user)
+        hub_log = self._log_since(log_offset)
+        failure = spawn.failure
+        if not spawn.ready and failure is None:
+            failure = _last_problem_line(hub_log) or "the hub gave no reason"
+        return HubOutcome(
+            image=image,
+            ready=spawn.ready,
+            api_ok=api_ok,
+            kernel_ok=kernel_ok,
+            failure=failure,
+            seconds_to_ready=spawn.seconds_to_ready,
+            seconds_total=time.monotonic() - started,
+            problems=tuple(problems),
+            hub_log=hub_log,
+        )
+
+    def _spawn(self, image: str, user: str) -> _SpawnResult:
+        # The hub's spawn request itself waits up to slow_spawn_timeout: a spawn
+        # that finishes (or fails) sooner is answered right away, and at the
+        # deadline the hub checks whether the container already exited. Only past
+        # that does the progress stream have anything more to tell.
+        requested = time.monotonic()
+        response = self._http.post(
+            f"{self.api_url}/users/{user}/server",
+            json={"image": image},
+            timeout=self.slow_spawn_timeout + self.start_timeout + self.http_timeout,
+        )
+        if response.status_code == 201:
+            return _SpawnResult(True, None, time.monotonic() - requested)
+        if response.status_code != 202:
+            return _SpawnResult(False, self._failure_message(user, response), None)
+        deadline = requested + self.start_timeout + self.http_timeout + 30
+        event = self._follow_progress(user, deadline)
+        if event.get("ready"):
+            return _SpawnResult(True, None, time.monotonic() - requested)
+        if event.get("failed"):
+            return _SpawnResult(False, str(event.get("message") or "Spawn failed"), None)
+        # The stream ended without a verdict: ask the user model as a last resort.
+        server = self._api("GET", f"users/{user}").json().get("servers", {}).get("")
+        if server and server.get("ready"):
+            return _SpawnResult(True, None, time.monotonic() - requested)
+        return _SpawnResult(False, None, None)
+
+    def _failure_message(self, user: str, response: requests.Response) -> str:
+        """The hub's words for a refused spawn request.
+
+        An exception from the spawner reaches the API client only as a bare
+        "error"; the progress stream keeps the failed spawn and words it the way
+        the spawn page shows it to a user ("Spawn failed: ..."). When the request
+        failed while the spawn is still running (the container exited before it
+        answered), the stream has nothing more to say and the request's own
+        message stands.
+        """
+        fallback = _hub_message(response)
+        event = self._follow_progress(user, time.monotonic() + 2, read_timeout=2)
+        if event.get("failed") and event.get("message"):
+            return str(event["message"])
+        return fallback
+
+    def _follow_progress(
+        self, user: str, deadline: float, read_timeout: float = 20
+    ) -> dict[str, Any]:
+        """Read the spawn's event stream until it says ready or failed; return that event."""
+        last: dict[str, Any] = {}
+        with (
+            contextlib.suppress(requests.RequestException),
+            self._http.get(
+                f"{self.api_url}/users/{user}/server/progress",
+                stream=True,
+                # The hub writes a keepalive every 8 s, so a longer silence means a dead stream.
+                timeout=(5, read_timeout),
+            ) as response,
+        ):
+            if response.status_code != 200:
+                # 400 "not starting": the spawn ended between the POST and this GET.
+                return {}
+            for line in response.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:"):
+                    last = json.loads(line.removeprefix("data:"))
+                    log.debug("Spawn progress for %s: %s", user, last.get("message"))
+                    if last.get("ready") or last.get("failed"):
+                        return last
+                if time.monotonic() > deadline:
+                    break
+        return last
+
+    # -- probes ----------------------------------------------------------------
+
+    def _server_url(self, user: str) -> str:
+        return f"{self._public_url}/user/{user}"
+
+    def _probe_api(self, user: str, problems: list[str]) -> bool:
+        try:
+            response = self._http.get(
+                f"{self._server_url(user)}/api", timeout=_PROBE_TIMEOUT, allow_redirects=False
+            )
+        except requests.RequestException as e:
+            problems.append(f"api: request failed: {e}")
+            return False
+        if response.status_code != 200:
+            problems.append(f"api: HTTP {response.status_code} {response.text[:200]!r}")
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            problems.append(f"api: not JSON: {response.text[:200]!r}")
+            return False
+        if not isinstance(body, dict) or "version" not in body:
+            problems.append(f"api: no 'version' in {body!r}")
+            return False
+        if "X-JupyterHub-Version" not in response.headers:
+            problems.append("api: no X-JupyterHub-Version header (server is not hub-aware)")
+            return False
+        return True
+
+    def _probe_kernel(self, user: str, problems: list[str]) -> bool:
+        kernels = f"{self._server_url(user)}/api/kernels"
+        try:
+            response = self._http.post(kernels, json={"name": "python3"}, timeout=_PROBE_TIMEOUT)
+        except requests.RequestException as e:
+            problems.append(f"kernel: start request failed: {e}")
+            return False
+        if response.status_code != 201:
+            problems.append(
+                f"kernel: start gave HTTP {response.status_code} {response.text[:300]!r}"
+            )
+            return False
+        kernel_id = response.json()["id"]
+        try:
+            return self._run_code(f"{kernels}/{kernel_id}/channels", problems)
+        finally:
+            with contextlib.suppress(requests.RequestException):
+                self._http.delete(f"{kernels}/{kernel_id}", timeout=_PROBE_TIMEOUT)
+
+    def _run_code(self, channels_url: str, problems: list[str]) -> bool:
+        ws_url = "ws" + channels_url.removeprefix("http")
+        msg_id = uuid.uuid4().hex
+        request = {
+            "header": {
+                "msg_id": msg_id,
+                "msg_type": "execute_request",
+                "username": SERVICE_NAME,
+                "session": uuid.uuid4().hex,
+                "date": datetime.now(timezone.utc).isoformat(),
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "content": {
+                "code": "print(6*7)",
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            "channel": "shell",
+            "buffers": [],
+        }
+        deadline = time.monotonic() + _PROBE_TIMEOUT
+        try:
+            ws = websocket.create_connection(
+                ws_url,
+                header=[f"Authorization: token {self._token}"],
+                timeout=_PROBE_TIMEOUT,
+                # The probe is about the kernel, not the server's origin policy.
+                suppress_origin=True,
+            )
+        except (websocket.WebSocketException, OSError) as e:
+            problems.append(f"kernel: websocket {ws_url} failed: {e}")
+            return False
+        try:
+            ws.send(json.dumps(request))
+            while (remaining := deadline - time.monotonic()) > 0:
+                ws.settimeout(remaining)
+                message = json.loads(ws.recv())
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = message.get("msg_type") or message.get("header", {}).get("msg_type")
+                content = message.get("content", {})
+                if kind == "stream" and "42" in content.get("text", ""):
+                    return True
+                if kind == "error":
+                    problems.append(f"kernel: execution error {content.get('evalue')!r}")
+                    return False
+                if kind == "status" and content.get("execution_state") == "idle":
+                    problems.append("kernel: ran print(6*7) but printed no 42")
+                    return False
+            problems.append(f"kernel: no output within {_PROBE_TIMEOUT:.0f} s")
+        except (websocket.WebSocketException, OSError, ValueError) as e:
+            problems.append(f"kernel: websocket error: {e}")
+        finally:
+            ws.close()
+        return False
+
+    # -- hub API ---------------------------------------------------------------
+
+    def _api(self, method: str, path: str, expect: tuple[int, ...] = (200,)) -> requests.Response:
+        response = self._http.request(method, f"{self.api_url}/{path}", timeout=30)
+        if response.status_code not in expect:
+            raise RefereeError(
+                f"{method} /hub/api/{path} gave HTTP {response.status_code}"
+                f" ({_hub_message(response)}), expected {expect}\n{self.log_tail()}"
+            )
+        return response
+
+    def _delete_user(self, user: str) -> None:
+        """Stop the user's server if any, wait for the stop, then delete the user."""
+        response = self._http.get(f"{self.api_url}/users/{user}", timeout=30)
+        if response.status_code == 404:
+            return
+        if response.json().get("servers"):
+            # Stopping also interrupts a spawn the hub still has pending.
+            self._api("DELETE", f"users/{user}/server", expect=(202, 204, 400))
+            deadline = time.monotonic() + _STOP_TIMEOUT
+            while self._api("GET", f"users/{user}").json().get("servers"):
+                if time.monotonic() > deadline:
+                    raise RefereeError(
+                        f"server of {user!r} still there {_STOP_TIMEOUT:.0f} s after stopping"
+                        f"\n{self.log_tail()}"
+                    )
+                time.sleep(_POLL_INTERVAL)
+        self._api("DELETE", f"users/{user}", expect=(204,))
+
+    # -- internals -------------------------------------------------------------
+
+    def _executables(self) -> tuple[Path, Path]:
+        jupyterhub = self.venv / "bin" / "jupyterhub"
+        chp = self.venv / "node" / "bin" / "configurable-http-proxy"
+        for path in (jupyterhub, chp):
+            if not os.access(path, os.X_OK):
+                raise RefereeError(
+                    f"{path} not found: the referee venv {self.venv} is missing or incomplete."
+                    " Run scripts/setup-referee.sh (REFEREE_VENV selects the location)."
+                )
+        return jupyterhub, chp
+
+    def _docker_client(self) -> docker.DockerClient:
+        if self._docker is None:
+            self._docker = docker.from_env()
+        return self._docker
+
+    def _render_config(
+        self, *, public_port: int, proxy_api_port: int, hub_port: int, chp: Path
+    ) -> str:
+        assert self._dir is not None
+        settings: list[tuple[str, object]] = [
+            ("JupyterHub.bind_url", f"http://127.0.0.1:{public_port}"),
+            ("JupyterHub.hub_ip", self.gateway_ip),
+            ("JupyterHub.hub_port", hub_port),
+            ("JupyterHub.hub_connect_ip", self.gateway_ip),
+            ("JupyterHub.db_url", f"sqlite:///{self._dir / 'jupyterhub.sqlite'}"),
+            ("JupyterHub.cookie_secret_file", str(self._dir / "jupyterhub_cookie_secret")),
+            ("JupyterHub.log_level", self.log_level),
+            # Users only ever come from the referee's API calls; nobody logs in.
+            ("JupyterHub.authenticator_class", "null"),
+            ("JupyterHub.spawner_class", "docker"),
+            ("JupyterHub.tornado_settings", {"slow_spawn_timeout": self.slow_spawn_timeout}),
+            ("JupyterHub.services", [{"name": SERVICE_NAME, "api_token": self._token}]),
+            (
+                "JupyterHub.load_roles",
+                [{"name": SERVICE_NAME, "scopes": SERVICE_SCOPES, "services": [SERVICE_NAME]}],
+            ),
+            ("ConfigurableHTTPProxy.command", [str(chp)]),
+            ("ConfigurableHTTPProxy.api_url", f"http://127.0.0.1:{proxy_api_port}"),
+            ("ConfigurableHTTPProxy.auth_token", secrets.token_hex(32)),
+            ("ConfigurableHTTPProxy.pid_file", str(self._dir / "proxy.pid")),
+            ("Spawner.http_timeout", self.http_timeout),
+            ("Spawner.start_timeout", self.start_timeout),
+            # cmd stays at DockerSpawner's default (None: the image's CMD) and no
+            # user is forced: the image's own CMD and USER are what is judged.
+            ("DockerSpawner.network_name", "bridge"),
+            ("DockerSpawner.use_internal_ip", True),
+            ("DockerSpawner.remove", True),
+            ("DockerSpawner.allowed_images", "*"),
+            # No registry is reachable: a missing image must fail, never pull.
+            ("DockerSpawner.pull_policy", "never"),
+            ("DockerSpawner.prefix", self.container_prefix),
+            ("DockerSpawner.extra_create_kwargs", {"labels": {REFEREE_LABEL: self.session_id}}),
+        ]
+        lines = [
+            "# Written by tests/referee/hub.py for one referee session.",
+            "c = get_config()  # noqa",
+        ]
+        lines += [f"c.{name} = {value!r}" for name, value in settings]
+        return "\n".join(lines) + "\n"
+
+    def _wait_for_hub_api(self, started: float, hub_port: int) -> None:
+        # Ask the hub itself first: the proxy comes up before the hub has added
+        # its route, and every request it cannot route adds an error and a
+        # stack trace to the log that diagnostics will later have to read past.
+        deadline = started + _HUB_STARTUP_TIMEOUT
+        self._wait_for_200(f"http://{self.gateway_ip}:{hub_port}/hub/api/", deadline)
+        self._wait_for_200(f"{self.api_url}/", deadline)
+
+    def _wait_for_200(self, url: str, deadline: float) -> None:
+        assert self._process is not None
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RefereeError(
+                    f"the referee hub exited with code {self._process.returncode} while starting;"
+                    f" its log ends with:\n{self.log_tail()}"
+                )
+            try:
+                response = self._http.get(url, timeout=2)
+            except requests.RequestException as e:
+                last = str(e)
+            else:
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}"
+            time.sleep(_POLL_INTERVAL)
+        raise RefereeError(
+            f"the referee hub API at {url} did not answer 200 within"
+            f" {_HUB_STARTUP_TIMEOUT:.0f} s (last: {last}); its log ends with:\n{self.log_tail()}"
+        )
+
+    def _stop_process(self, process: subprocess.Popen[bytes]) -> None:
+        # SIGTERM to the hub alone lets it stop its servers and then its proxy in
+        # order; the group kill afterwards only catches what that left behind.
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=_HUB_SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log.warning("Referee hub %s ignored SIGTERM; killing it", self.session_id)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+    def _remove_containers(self) -> None:
+        client = self._docker_client()
+        leftovers = client.containers.list(
+            all=True, filters={"label": f"{REFEREE_LABEL}={self.session_id}"}
+        )
+        for container in leftovers:
+            log.info("Removing leftover container %s (id: %s)", container.name, container.short_id)
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                log.debug("Already removed %s", container.short_id)
+            except docker.errors.APIError as e:
+                if e.status_code != 409:  # removal already in progress
+                    raise
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+
+def bridge_gateway(client: docker.DockerClient) -> str:
+    """The host's address on Docker's default bridge network (docker0)."""
+    network = client.networks.get("bridge")
+    configs = network.attrs.get("IPAM", {}).get("Config") or []
+    for config in configs:
+        if config.get("Gateway"):
+            return str(config["Gateway"]).split("/")[0]
+    # Engines that leave Gateway out of the IPAM config give docker0 the
+    # subnet's first host address.
+    for config in configs:
+        if config.get("Subnet"):
+            subnet = ipaddress.ip_network(config["Subnet"])
+            if subnet.version == 4:
+                return str(next(subnet.hosts()))
+    raise RefereeError(
+        f"cannot tell the gateway of Docker's bridge network from its IPAM config {configs!r}"
+    )
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _hub_message(response: requests.Response) -> str:
+    """The hub's error text: its JSON ``message`` when it sent one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return f"HTTP {response.status_code}: {body!r}"
+
+
+def _last_problem_line(hub_log: str) -> str | None:
+    """The last error or warning the hub logged (its log level letter is E, C or W)."""
+    for line in reversed(hub_log.splitlines()):
+        if line.startswith(("[E ", "[C ", "[W ")):
+            return line
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Spawn each image once on a fresh referee hub and print one JSON outcome a line."""
+    parser = argparse.ArgumentParser(description="Spawn images on a real JupyterHub.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    images: list[str] = parser.parse_args(argv).images
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    with RealHub() as hub:
+        print(json.dumps({"hub_startup_seconds": round(hub.startup_seconds or 0, 2)}))
+        for n, image in enumerate(images):
+            outcome = hub.spawn_outcome(image, f"referee{n}")
+            record = {k: v for k, v in asdict(outcome).items() if k != "hub_log"}
+            record["usable"] = outcome.usable
+            print(json.dumps(record), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The referee harness itself: a real hub must tell a working image from a broken one.
+
+If these fail, every verdict comparison built on the referee is meaningless, so
+they check the harness's own guarantees too: timings, clean-up, failure wording.
+"""
+
+from __future__ import annotations
+
+import docker
+import pytest
+
+from .hub import REFEREE_LABEL, RealHub
+
+pytestmark = [pytest.mark.referee, pytest.mark.docker]
+
+
+def _leftovers(client: docker.DockerClient, hub: RealHub) -> list[str]:
+    containers = client.containers.list(
+        all=True, filters={"label": f"{REFEREE_LABEL}={hub.session_id}"}
+    )
+    return [c.name for c in containers]
+
+
+def test_good_image_is_usable(
+    real_hub: RealHub, good_image: str, docker_client: docker.DockerClient
+) -> None:
+    outcome = real_hub.spawn_outcome(good_image, "smoke-good")
+
+    assert outcome.usable, (outcome, outcome.hub_log)
+    assert outcome.failure is None
+    assert outcome.problems == ()
+    assert outcome.seconds_to_ready is not None
+    assert 0 < outcome.seconds_to_ready < real_hub.http_timeout + real_hub.start_timeout
+    assert _leftovers(docker_client, real_hub) == []
+
+
+def test_container_that_exits_at_once_is_not_ready(
+    real_hub: RealHub, exits_at_once_image: str, docker_client: docker.DockerClient
+) -> None:
+    outcome = real_hub.spawn_outcome(exits_at_once_image, "smoke-exits")
+
+    assert not outcome.ready, outcome
+    assert not outcome.usable
+    assert outcome.seconds_to_ready is None
+    # The hub notices the exit when its spawn request checks on the container
+    # (slow_spawn_timeout), well before the 30 s http_timeout runs out.
+    assert outcome.failure is not None
+    assert "failed to start" in outcome.failure, outcome.failure
+    assert outcome.seconds_total < real_hub.http_timeout, outcome
+    assert _leftovers(docker_client, real_hub) == []
+
+
+def test_missing_image_failure_quotes_docker(real_hub: RealHub) -> None:
+    outcome = real_hub.spawn_outcome("jhiv-referee-test/no-such-image:absent", "smoke-missing")
+
+    assert not outcome.ready
+    assert outcome.failure is not None
+    assert outcome.failure.startswith("Spawn failed:"), outcome.failure
+    assert "No such image" in outcome.failure
+
+
+def test_closed_hub_leaves_nothing_behind(
+    referee_venv: object, docker_client: docker.DockerClient, good_image: str
+) -> None:
+    """A hub closed while a server runs still removes its container and its directory."""
+    hub = RealHub(docker_client=docker_client)
+    with hub:
+        assert hub.startup_seconds is not None
+        log_dir = hub.log_path.parent
+        hub._api("POST", "users/smoke-close", expect=(201,))
+        hub._api("POST", "users/smoke-close/server", expect=(201, 202))
+    assert _leftovers(docker_client, hub) == []
+    assert not log_dir.exists()
+    assert "JupyterHub" in hub.log_tail()

@@ -1,0 +1,373 @@
+"""Build the Docker images that the integration and referee tests spawn.
+
+Each image is a directory ``tests/images/<name>/`` holding a Dockerfile and any
+small scripts it copies. Most images are a thin layer over a parent image, so
+the registry below records the parent of each one and ``build`` builds parents
+first; Docker's layer cache then keeps rebuilds cheap.
+
+Build arguments every Dockerfile may rely on:
+
+- ``ROOT_IMAGE``: the distribution image (only for images without a parent).
+- ``BASE_IMAGE``: the tag of the parent image (only for images with one).
+
+Every build context also holds ``build-ca.pem``: the CA bundle that pip needs
+to reach the package index on intercepted networks, or an empty file. The
+Dockerfiles use it in a builder stage only, so it never reaches a final image.
+
+Manual use::
+
+    python -m tests.support.images --list
+    python -m tests.support.images good no-cmd
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+__all__ = [
+    "CA_FILE_NAME",
+    "DEFAULT_ROOT_IMAGE",
+    "IMAGES",
+    "IMAGES_DIR",
+    "JUPYTERHUB_VERSION",
+    "TEST_LABEL",
+    "BuiltImage",
+    "ImageBuildError",
+    "ImageSpec",
+    "UnknownImageError",
+    "build",
+    "build_one",
+    "build_order",
+    "default_ca_bundle",
+    "default_root_image",
+    "tag_for",
+]
+
+log = logging.getLogger(__name__)
+
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+TAG_REPOSITORY_PREFIX = "jhiv-test/"
+TEST_LABEL = "org.jupyter.image-validator.test"
+DEFAULT_ROOT_IMAGE = "jhiv/debian-root:bookworm"
+CA_FILE_NAME = "build-ca.pem"
+
+JUPYTERHUB_VERSION = "5.4.6"
+"""The jupyterhub release in ``jupyter-env`` and ``hub-only``; a hub under test should match it."""
+
+# pip resolves and installs a whole JupyterLab environment during a cold build,
+# and the engine may print nothing for minutes while it does.
+DEFAULT_BUILD_TIMEOUT = 1800
+_LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One test image: where it comes from and how it is meant to behave."""
+
+    name: str
+    parent: str | None
+    purpose: str
+    buildargs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def context_dir(self) -> Path:
+        return IMAGES_DIR / self.name
+
+
+def _spec(
+    name: str, parent: str | None, purpose: str, **buildargs: str
+) -> tuple[str, ImageSpec]:
+    return name, ImageSpec(name, parent, purpose, dict(buildargs))
+
+
+IMAGES: dict[str, ImageSpec] = dict(
+    [
+        # Shared layers, not meant to be spawned themselves.
+        _spec("base", None, "Python and user jovyan (1000:100); no Jupyter"),
+        _spec("jupyter-env", "base", f"jupyterhub {JUPYTERHUB_VERSION} + JupyterLab venv, no CMD"),
+        # Images that work.
+        _spec("good", "jupyter-env", "works: CMD jupyterhub-singleuser"),
+        _spec("good-entrypoint", "jupyter-env", 'works: entrypoint does setup, then exec "$@"'),
+        # Images that fail, one cause each.
+        _spec("plain", None, "no Python: jupyterhub-singleuser not found (exit 127)"),
+        _spec("hub-only", "base", "no jupyter_server: singleuser --version fails (ImportError)"),
+        _spec("old-singleuser", "base", "singleuser 1.5.1 on notebook 6: major version < 2"),
+        _spec("buggy-singleuser", "base", "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range"),
+        _spec("wrong-entrypoint", "jupyter-env", "entrypoint ignores its args, runs jupyter lab"),
+        _spec("root-no-allow", "jupyter-env", "runs as root without --allow-root: exits 1"),
+        _spec("home-not-writable", "jupyter-env", "home owned by root: runtime dir PermissionError"),
+        _spec("localhost-only", "jupyter-env", "--ip=127.0.0.1 in CMD: unreachable from outside"),
+        _spec("port-hardcoded", "jupyter-env", "--port=8888 in CMD: fails when the hub uses another"),
+        _spec("jupyter-lab-cmd", "jupyter-env", "CMD jupyter lab: serves, but not hub-aware"),
+        _spec("no-ipykernel", "jupyter-env", "server starts, but no kernelspec: kernels cannot"),
+        _spec(
+            "slow-start",
+            "jupyter-env",
+            "entrypoint sleeps $SLOW_START_SECONDS (45) before starting",
+            SLOW_START_SECONDS="45",
+        ),
+        _spec("crash-after-start", "jupyter-env", "serves, then dies $CRASH_AFTER_SECONDS (8) later"),
+        _spec("no-cmd", "jupyter-env", "no CMD and no ENTRYPOINT"),
+        _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),
+    ]
+)
+
+
+class UnknownImageError(ValueError):
+    """A name that is not in the registry."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown test image {name!r}; known images: {', '.join(IMAGES)}")
+        self.name = name
+
+
+class ImageBuildError(RuntimeError):
+    """The engine refused to build an image; the message ends with the build log tail."""
+
+    def __init__(self, name: str, reason: str, log_tail: Sequence[str]) -> None:
+        tail = "\n".join(f"    {line}" for line in log_tail) or "    (no build output)"
+        super().__init__(f"Building test image {name!r} failed: {reason}\nLast build output:\n{tail}")
+        self.name = name
+        self.reason = reason
+        self.log_tail = list(log_tail)
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str
+    tag: str
+    image_id: str
+    seconds: float
+
+
+def tag_for(name: str) -> str:
+    """The local tag of a test image, e.g. ``jhiv-test/good:latest``."""
+    if name not in IMAGES:
+        raise UnknownImageError(name)
+    return f"{TAG_REPOSITORY_PREFIX}{name}:latest"
+
+
+def build_order(names: Iterable[str]) -> list[str]:
+    """The requested images and all their ancestors, each parent before its children."""
+    order: list[str] = []
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in chain:
+            raise ValueError(f"Test image parents form a cycle: {' -> '.join((*chain, name))}")
+        spec = IMAGES.get(name)
+        if spec is None:
+            raise UnknownImageError(name)
+        if spec.parent is not None:
+            visit(spec.parent, (*chain, name))
+        order.append(name)
+
+    for name in names:
+        visit(name, ())
+    return order
+
+
+def default_root_image() -> str:
+    """``$ROOT_IMAGE``, else the image ``scripts/setup-docker.sh`` creates."""
+    return os.environ.get("ROOT_IMAGE") or DEFAULT_ROOT_IMAGE
+
+
+def default_ca_bundle() -> Path | None:
+    """The CA bundle this machine's pip uses, if any.
+
+    Where the host's pip needs an extra CA to reach the index, pip inside the
+    build needs the same one.
+    """
+    for variable in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        value = os.environ.get(variable)
+        if value and Path(value).is_file():
+            return Path(value)
+    return None
+
+
+def build(
+    client: docker.DockerClient,
+    names: Iterable[str],
+    *,
+    root_image: str,
+    ca_bundle: Path | None,
+    timeout: int = DEFAULT_BUILD_TIMEOUT,
+) -> dict[str, str]:
+    """Build the named images and their parents; return ``{name: tag}`` for all of them."""
+    built: dict[str, str] = {}
+    for name in build_order(names):
+        image = build_one(client, name, root_image=root_image, ca_bundle=ca_bundle, timeout=timeout)
+        built[name] = image.tag
+    return built
+
+
+def build_one(
+    client: docker.DockerClient,
+    name: str,
+    *,
+    root_image: str,
+    ca_bundle: Path | None,
+    timeout: int = DEFAULT_BUILD_TIMEOUT,
+) -> BuiltImage:
+    """Build one image, assuming its parent is already tagged (see ``build``)."""
+    spec = IMAGES.get(name)
+    if spec is None:
+        raise UnknownImageError(name)
+    tag = tag_for(name)
+    buildargs = dict(spec.buildargs)
+    # Pass only the argument the Dockerfile declares; the engine warns about unused ones.
+    if spec.parent is None:
+        buildargs["ROOT_IMAGE"] = root_image
+    else:
+        buildargs["BASE_IMAGE"] = tag_for(spec.parent)
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"jhiv-build-{name}-") as tmp:
+        context = _prepare_context(spec, ca_bundle, Path(tmp))
+        log.info("Building %s from %s", tag, spec.context_dir)
+        image_id = _run_build(client, spec, tag, context, buildargs, timeout)
+    seconds = time.monotonic() - started
+    log.info("Built %s (id: %s) in %.1f s", tag, _short_id(image_id), seconds)
+    return BuiltImage(name=name, tag=tag, image_id=image_id, seconds=seconds)
+
+
+def _prepare_context(spec: ImageSpec, ca_bundle: Path | None, tmp: Path) -> Path:
+    if not (spec.context_dir / "Dockerfile").is_file():
+        raise FileNotFoundError(f"Test image {spec.name!r} has no Dockerfile in {spec.context_dir}")
+    context = tmp / "context"
+    shutil.copytree(spec.context_dir, context)
+    ca_target = context / CA_FILE_NAME
+    if ca_bundle is None:
+        ca_target.write_bytes(b"")
+    else:
+        shutil.copyfile(ca_bundle, ca_target)
+    return context
+
+
+def _run_build(
+    client: docker.DockerClient,
+    spec: ImageSpec,
+    tag: str,
+    context: Path,
+    buildargs: dict[str, str],
+    timeout: int,
+) -> str:
+    tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
+    image_id: str | None = None
+    try:
+        chunks: Iterable[dict[str, Any]] = client.api.build(
+            path=str(context),
+            tag=tag,
+            buildargs=buildargs,
+            labels={TEST_LABEL: "true"},
+            rm=True,
+            forcerm=True,
+            pull=False,  # nothing can be pulled here, and the root image is local anyway
+            decode=True,
+            timeout=timeout,
+        )
+        for chunk in chunks:
+            if "error" in chunk:
+                reason = str(chunk.get("errorDetail", {}).get("message") or chunk["error"])
+                raise ImageBuildError(spec.name, reason.strip(), list(tail))
+            text = chunk.get("stream") or chunk.get("status")
+            if isinstance(text, str):
+                for line in text.splitlines():
+                    if line.strip():
+                        tail.append(line.rstrip())
+                        log.debug("build %s | %s", spec.name, line.rstrip())
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+    except docker.errors.APIError as error:
+        raise ImageBuildError(spec.name, str(error), list(tail)) from error
+    if image_id is None:
+        # Older engines report the result only as a "Successfully built" line.
+        image_id = str(client.images.get(tag).id)
+    return image_id
+
+
+def _short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.images",
+        description="Build the test images (and their parents) into the local Docker engine.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
+    parser.add_argument(
+        "--root-image",
+        default=default_root_image(),
+        help="distribution image the chain starts from (default: %(default)s)",
+    )
+    ca = parser.add_mutually_exclusive_group()
+    ca.add_argument(
+        "--ca-bundle",
+        type=Path,
+        default=default_ca_bundle(),
+        help="CA bundle for pip during the build (default: %(default)s, from $PIP_CERT)",
+    )
+    ca.add_argument(
+        "--no-ca-bundle",
+        dest="ca_bundle",
+        action="store_const",
+        const=None,
+        help="let pip use its own CA bundle",
+    )
+    parser.add_argument("--list", action="store_true", help="list the images and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the build output")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in IMAGES]
+    if unknown:
+        parser.error(f"unknown image(s) {', '.join(map(repr, unknown))}; try --list")
+    if args.ca_bundle is not None and not args.ca_bundle.is_file():
+        parser.error(f"--ca-bundle {str(args.ca_bundle)!r} is not a file")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    if args.list:
+        for spec in IMAGES.values():
+            print(f"{spec.name:<18} {spec.purpose}")
+        return 0
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    client = docker.from_env()
+    total = 0.0
+    try:
+        for name in build_order(args.names or IMAGES):
+            image = build_one(client, name, root_image=args.root_image, ca_bundle=args.ca_bundle)
+            total += image.seconds
+            print(f"{image.tag:<40} {image.seconds:7.1f} s", flush=True)
+    except ImageBuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print(f"{'total':<40} {total:7.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

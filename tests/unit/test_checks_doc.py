@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from validator.checks import CATALOG
+from validator.checks.doc import link, render
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+
+
+def test_docs_checks_md_is_generated_from_the_catalogue() -> None:
+    assert DOC.read_text() == render(), "run: python -m validator.checks.doc > docs/checks.md"
+
+
+def test_every_check_is_fully_described() -> None:
+    assert len(CATALOG) >= 20
+    for check in CATALOG.values():
+        assert check.id == check.id.lower() and " " not in check.id
+        assert check.title and check.cause and check.detection and check.fix, check.id
+        assert f"### `{check.id}`" in DOC.read_text()
+
+
+def test_evidence_links() -> None:
+    assert link("z2jh#819") == (
+        "[z2jh#819](https://github.com/jupyterhub/zero-to-jupyterhub-k8s/issues/819)"
+    )
+    assert link("jupyterhub PR#4658") == (
+        "[jupyterhub PR#4658](https://github.com/jupyterhub/jupyterhub/pull/4658)"
+    )
+    assert link("some note §3") == "some note §3"

@@ -9,6 +9,8 @@ import ipaddress
 from dataclasses import dataclass
 
 _LISTEN = "0A"
+# Docker's embedded DNS resolver listens here in every container on a user network.
+_DOCKER_DNS = "127.0.0.11"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ def parse_proc_net_tcp(text: str) -> list[Listener]:
             continue
         hex_addr, _, hex_port = fields[1].partition(":")
         try:
-            found.append(Listener(_address(hex_addr), int(hex_port, 16), int(fields[7])))
+            listener = Listener(_address(hex_addr), int(hex_port, 16), int(fields[7]))
         except ValueError:
             continue
+        if listener.address != _DOCKER_DNS:
+            found.append(listener)
     return found

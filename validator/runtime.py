@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,8 @@ def _not_up(candidate: Candidate, up: UpResult, profile: Profile, hub: StubHub) 
     elapsed = time.monotonic() - candidate.started_at
     if up.exit_code is not None:
         message = f"the container exited with code {up.exit_code} after {elapsed:.1f} s"
+        if up.exit_code == 0 and cause is None:
+            message += " (its command finished instead of serving)"
         if cause:
             message += f": {cause.cause}"
         return _skip_rest(
@@ -120,6 +123,12 @@ def _startup_time(seconds: float, profile: Profile) -> Finding:
     return STARTUP_TIME.passed(message)
 
 
+def _hub_contact(hub: StubHub) -> Finding:
+    if hub.contacted:
+        return HUB_CONTACT.passed(f"the server called the hub API ({hub.contact_count}x)")
+    return HUB_CONTACT.failed("the server never called JUPYTERHUB_API_URL")
+
+
 def _server_uid(candidate: Candidate, profile: Profile) -> int | None:
     for listener in candidate.listeners() or []:
         if listener.port == candidate.port:
@@ -138,6 +147,7 @@ def probe_mode(
     hub: StubHub,
     token: str,
     user: str | None,
+    cancel: threading.Event,
 ) -> list[Finding]:
     env = hub_environment(profile, api_url=hub.api_url, token=token)
     started = time.monotonic()
@@ -157,7 +167,11 @@ def probe_mode(
             [first.with_duration(time.monotonic() - started)], "the container did not start"
         )
 
-    up = wait_until_up(candidate, float(profile.http_timeout), ready_banner=READY_BANNER)
+    up = wait_until_up(
+        candidate, float(profile.http_timeout), ready_banner=READY_BANNER, cancel=cancel
+    )
+    if cancel.is_set():
+        return []
     if up.seconds is None:
         findings = _not_up(candidate, up, profile, hub)
         findings[0] = findings[0].with_duration(time.monotonic() - started)
@@ -171,28 +185,33 @@ def probe_mode(
         LISTEN_ADDRESS.passed(
             f"reachable from outside the container at {candidate.ip}:{candidate.port}"
         ),
-        _timed(lambda: probe_server_api(candidate)),
-        _timed(lambda: probe_hub_auth(candidate, hub.oauth_authorize_path)),
-        _timed(lambda: probe_token_auth(candidate)),
     ]
-    if hub.contacted:
-        findings.append(
-            HUB_CONTACT.passed(f"the server called the hub API {hub.contact_count} times")
-        )
-    else:
-        findings.append(HUB_CONTACT.failed("the server never called JUPYTERHUB_API_URL"))
+    mount = profile.mount_path
+    probes: list[Callable[[], Finding]] = [
+        lambda: probe_server_api(candidate),
+        lambda: probe_hub_auth(candidate, hub.oauth_authorize_path),
+        lambda: probe_token_auth(candidate),
+        lambda: _hub_contact(hub),
+        lambda: probe_kernel(candidate, timeout=max(30.0, profile.http_timeout)),
+        lambda: probe_home_writable(candidate),
+        (
+            (lambda: probe_mount_writable(candidate, mount, _server_uid(candidate, profile)))
+            if mount
+            else (lambda: MOUNT_WRITABLE.skipped("no mount path given (--mount-path)"))
+        ),
+    ]
+    for probe in probes:
+        if cancel.is_set():
+            return []
+        findings.append(_timed(probe))
+        if candidate.exit_code() is not None:
+            # It died under the probes: what comes next would only repeat that.
+            findings.append(probe_stability(candidate, time.monotonic()))
+            return _skip_rest(findings, "the container exited during the probes")
+    # The window starts once the probes are done: some images die soon after start.
     findings.append(
-        _timed(lambda: probe_kernel(candidate, timeout=max(30.0, profile.http_timeout)))
+        _timed(lambda: probe_stability(candidate, time.monotonic() + options.stable_window))
     )
-    findings.append(_timed(lambda: probe_home_writable(candidate)))
-    if profile.mount_path:
-        uid = _server_uid(candidate, profile)
-        mount = profile.mount_path
-        findings.append(_timed(lambda: probe_mount_writable(candidate, mount, uid)))
-    else:
-        findings.append(MOUNT_WRITABLE.skipped("no mount path given (--mount-path)"))
-    until = candidate.started_at + up.seconds + options.stable_window
-    findings.append(_timed(lambda: probe_stability(candidate, until)))
     sandbox.remove_container(candidate.container)
     return findings
 
@@ -202,8 +221,15 @@ def _label(findings: list[Finding], mode: CommandMode) -> list[Finding]:
 
 
 def runtime_findings(
-    sandbox: Sandbox, image: ImageInfo, profile: Profile, options: Options, user: str | None
+    sandbox: Sandbox,
+    image: ImageInfo,
+    profile: Profile,
+    options: Options,
+    user: str | None,
+    cancel: threading.Event | None = None,
 ) -> list[Finding]:
+    """Runtime findings for every command mode; [] when cancelled."""
+    cancel = cancel or threading.Event()
     network = sandbox.network(egress=options.allow_egress)
     network.reload()
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
@@ -225,6 +251,7 @@ def runtime_findings(
                 hub=hub,
                 token=token,
                 user=user,
+                cancel=cancel,
             )
 
     if len(modes) == 1:

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,8 +161,16 @@ class Sandbox:
         env: dict[str, str] | None = None,
         timeout: float = 30.0,
         allow_privilege_escalation: bool = False,
+        give_up_when: Callable[[str], bool] | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> RunResult:
-        """Run ``command`` through the image's ENTRYPOINT with no network; wait for its end."""
+        """Run ``command`` through the image's ENTRYPOINT with no network; wait for its end.
+
+        ``give_up_when`` sees the output so far: when it says the outcome is known (a
+        server started instead of the command), the wait ends without the timeout.
+        ``on_started`` runs once the engine has started the container, i.e. the command
+        exists: the moment to begin work that only makes sense if it does.
+        """
         started = time.monotonic()
         tc = self.container(
             image,
@@ -176,12 +184,22 @@ class Sandbox:
         except docker.errors.APIError as exc:
             return RunResult(None, "", time.monotonic() - started, start_error=_api_message(exc))
         wrapped = tc.get_wrapped_container()
-        try:
-            status = wrapped.wait(timeout=timeout)
-            exit_code: int | None = int(status.get("StatusCode", -1))
-        except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
-            exit_code = None
-        output = wrapped.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        if on_started is not None:
+            on_started()
+        exit_code: int | None = None
+        deadline = started + timeout
+        while True:
+            try:
+                status = wrapped.wait(timeout=0.25)
+                exit_code = int(status.get("StatusCode", -1))
+                break
+            except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
+                pass
+            if time.monotonic() >= deadline:
+                break
+            if give_up_when is not None and give_up_when(_logs(wrapped)):
+                break
+        output = _logs(wrapped)
         seconds = time.monotonic() - started
         self.remove_container(wrapped)
         return RunResult(exit_code, output, seconds)
@@ -216,6 +234,11 @@ def close_all() -> None:
 
 
 atexit.register(close_all)
+
+
+def _logs(container: Container) -> str:
+    raw: bytes = container.logs(stdout=True, stderr=True)
+    return raw.decode("utf-8", "replace")
 
 
 def _api_message(exc: docker.errors.APIError) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,15 +198,19 @@ def _misplaced(listeners: list[Listener], port: int) -> bool:
     return bool(listeners) and not reachable
 
 
-def wait_until_up(candidate: Candidate, timeout: float, *, ready_banner: str) -> UpResult:
+def wait_until_up(
+    candidate: Candidate, timeout: float, *, ready_banner: str, cancel: threading.Event
+) -> UpResult:
     """Poll {prefix}api like the hub does; return as soon as the outcome is known."""
     session = requests.Session()
     deadline = candidate.started_at + timeout
     next_listen_check = 0.0
-    while True:
+    while not cancel.is_set():
         now = time.monotonic()
         try:
-            response = session.get(candidate.url + "api", timeout=2, allow_redirects=False)
+            # A short connect timeout: once a container dies its address stops answering
+            # at all, and the exit check below must not wait behind it.
+            response = session.get(candidate.url + "api", timeout=(0.5, 5), allow_redirects=False)
             if response.status_code < HUB_UP_BELOW:
                 return UpResult(seconds=now - candidate.started_at, status=response.status_code)
         except requests.RequestException:
@@ -223,3 +228,4 @@ def wait_until_up(candidate: Candidate, timeout: float, *, ready_banner: str) ->
         if now >= deadline:
             return UpResult(seconds=None, timed_out=True, listeners=candidate.listeners())
         time.sleep(0.1)
+    return UpResult(seconds=None)

@@ -7,8 +7,10 @@ share: ``validate(reference, profile, options) -> Report``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import docker
@@ -62,7 +64,12 @@ def static_findings(image: ImageInfo, profile: Profile) -> list[Finding]:
     return [_timed(lambda fn=fn: fn(image, profile)) for fn in STATIC_CHECKS]  # type: ignore[misc]
 
 
-def singleuser_findings(sandbox: Sandbox, image: ImageInfo, profile: Profile) -> list[Finding]:
+def singleuser_findings(
+    sandbox: Sandbox,
+    image: ImageInfo,
+    profile: Profile,
+    on_started: Callable[[], None] | None = None,
+) -> list[Finding]:
     timeout = float(profile.http_timeout)
     run = sandbox.run_to_end(
         image.id,
@@ -70,11 +77,48 @@ def singleuser_findings(sandbox: Sandbox, image: ImageInfo, profile: Profile) ->
         user=run_user(profile),
         timeout=timeout,
         allow_privilege_escalation=profile.allow_privilege_escalation,
+        give_up_when=singleuser_checks.started_a_server,
+        on_started=on_started,
     )
     findings = singleuser_checks.interpret(run, profile, timeout=timeout)
     # One container answered all three; its time is shared out evenly.
     share = run.seconds / len(findings)
     return [f.with_duration(share) for f in findings]
+
+
+def _exec_and_runtime(
+    sandbox: Sandbox, image: ImageInfo, profile: Profile, options: Options
+) -> list[Finding]:
+    """The version check and the runtime probes, started together.
+
+    Importing jupyterhub-singleuser takes seconds, and so does starting the server; both
+    run at once. When the version check fails, the spawn is cancelled and its stage
+    skipped: the first failure is the cause, the rest would repeat it.
+    """
+    user = run_user(profile)
+    if options.static_only:
+        return [
+            *singleuser_findings(sandbox, image, profile),
+            *_skipped(Stage.RUNTIME, "runtime probes were not asked for"),
+        ]
+    cancel = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        spawned = pool.submit(runtime_findings, sandbox, image, profile, options, user, cancel)
+        try:
+            exec_findings = singleuser_findings(sandbox, image, profile)
+        except BaseException:
+            cancel.set()
+            raise
+        if any(
+            f.status is not Status.PASS for f in exec_findings if f.check_id != "singleuser-version"
+        ):
+            cancel.set()
+            return [*exec_findings, *_skipped(Stage.RUNTIME, "jupyterhub-singleuser cannot start")]
+        return [*exec_findings, *spawned.result()]
+
+
+def _skipped(stage: Stage, why: str) -> list[Finding]:
+    return [check.skipped(why) for check in CATALOG.values() if check.stage is stage]
 
 
 def _skip_stage(report: Report, stage: Stage, why: str) -> None:
@@ -117,15 +161,7 @@ def validate(
         _skip_stage(report, Stage.RUNTIME, "the image cannot run on this platform")
     else:
         with Sandbox(client, keep=options.keep) as sandbox:
-            for finding in singleuser_findings(sandbox, image, profile):
+            for finding in _exec_and_runtime(sandbox, image, profile, options):
                 report.add(finding)
-            if report.status_of("singleuser-imports") is not Status.PASS:
-                _skip_stage(report, Stage.RUNTIME, "jupyterhub-singleuser cannot start")
-            elif options.static_only:
-                _skip_stage(report, Stage.RUNTIME, "runtime probes were not asked for")
-            else:
-                runtime = runtime_findings(sandbox, image, profile, options, run_user(profile))
-                for finding in runtime:
-                    report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)
     return report

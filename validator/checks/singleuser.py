@@ -75,6 +75,15 @@ _NOT_FOUND = re.compile(r"executable file not found|not found|No such file or di
 _IMPORT = re.compile(r"ImportError|ModuleNotFoundError|Failed to import|Traceback", re.I)
 
 
+# Printed by jupyter_server / notebook once they listen: the arguments were ignored.
+_SERVER_BANNER = re.compile(r"is running at|Serving notebooks from|Jupyter Server .* is running")
+
+
+def started_a_server(output: str) -> bool:
+    """`--version` should print and exit; a server banner means the ENTRYPOINT ignored it."""
+    return bool(_SERVER_BANNER.search(output))
+
+
 def parse_version(output: str) -> tuple[int, int, int] | None:
     """The last line that is a bare X.Y.Z version (entrypoints may print before it)."""
     for line in reversed(output.splitlines()):
@@ -110,10 +119,15 @@ def interpret(run: RunResult, profile: Profile, *, timeout: float) -> list[Findi
             VERSION.skipped("the container could not start"),
         ]
     if run.timed_out:
+        why = (
+            "the ENTRYPOINT ignored its arguments and started a server instead"
+            if started_a_server(output)
+            else f"it did not finish within {timeout:.0f} s: the ENTRYPOINT may ignore its "
+            "arguments and start something else, or start slowly"
+        )
         return [
             INSTALLED.failed(
-                f"'jupyterhub-singleuser --version' did not finish within {timeout:.0f} s: the "
-                "ENTRYPOINT may ignore its arguments and start something else, or start slowly",
+                f"'jupyterhub-singleuser --version' never ran: {why}",
                 fix='End the entrypoint script with: exec "$@"',
                 evidence=evidence,
             ),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from validator.findings import Report
 from validator.report.json import SCHEMA_VERSION, render_json, report_to_dict
-from validator.report.junit import render_junit
+from validator.report.junit import render_junit, render_junit_many
 from validator.report.text import render_text
 
 # Every entry takes (report, color); formats without colour ignore the flag.
@@ -48,6 +48,7 @@ __all__ = [
     "render",
     "render_json",
     "render_junit",
+    "render_junit_many",
     "render_text",
     "report_to_dict",
 ]

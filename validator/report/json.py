@@ -24,6 +24,7 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix,
         "evidence": finding.evidence,
         "duration_s": finding.duration_s,
+        "variant": finding.variant,
     }
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from validator.findings import Finding, Report, Status
-from validator.report.text import excerpt, strip_ansi
+from validator.report.text import excerpt, finding_label, strip_ansi
 
 RUN_CASE = "validation"
 # CI pages show the whole text; the excerpt only guards against megabytes of logs.
@@ -61,7 +63,9 @@ def _result(finding: Finding) -> Failure | Error | Skipped | None:
 
 
 def _case(finding: Finding, classname: str) -> TestCase:
-    case = TestCase(_xml_safe(finding.check_id), classname, finding.duration_s)
+    # Reporters key results on classname + name: a check run once per spawn variant
+    # needs the variant in its name, or the runs would overwrite each other.
+    case = TestCase(_xml_safe(finding_label(finding)), classname, finding.duration_s)
     result = _result(finding)
     if result is not None:
         case.result = [result]
@@ -108,13 +112,35 @@ def suite_name(report: Report) -> str:
     return f"validate-image: {report.reference} [{report.profile}]"
 
 
-def render_junit(report: Report) -> str:
-    """The report as a JUnit XML document (with its XML declaration)."""
-    classname = _xml_safe(f"validator.{report.profile}")
-    cases = [_case(f, classname) for f in report.findings]
-    if report.error is not None:
-        cases.append(_run_error_case(report.error, classname))
+class _Totals(NamedTuple):
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    time: float
 
+
+def _totals(report: Report) -> _Totals:
+    """Counted from the report itself, so the XML agrees with the verdict."""
+    counts = report.counts()
+    stopped = int(report.error is not None)
+    # The run's wall time includes the pull and the container start, not only checks.
+    elapsed = report.duration_s or sum(f.duration_s for f in report.findings)
+    return _Totals(
+        tests=len(report.findings) + stopped,
+        failures=counts[Status.FAIL.value],
+        errors=counts[Status.ERROR.value] + stopped,
+        skipped=counts[Status.SKIP.value],
+        time=round(elapsed, 3),
+    )
+
+
+def _set_totals(element: TestSuite | JUnitXml, totals: _Totals) -> None:
+    element.tests, element.failures, element.errors, element.skipped, element.time = totals
+
+
+def _suite(report: Report) -> TestSuite:
+    classname = _xml_safe(f"validator.{report.profile}")
     suite = TestSuite(_xml_safe(suite_name(report)))
     timestamp = _timestamp(report.started_at)
     if timestamp:
@@ -122,25 +148,36 @@ def render_junit(report: Report) -> str:
     # Properties come first: the JUnit XSD orders them before the test cases.
     for name, value in _properties(report):
         suite.add_property(name, value)
-    for case in cases:
-        suite.add_testcase(case)
+    for finding in report.findings:
+        suite.add_testcase(_case(finding, classname))
+    if report.error is not None:
+        suite.add_testcase(_run_error_case(report.error, classname))
+    _set_totals(suite, _totals(report))
+    return suite
 
-    counts = report.counts()
-    failures = counts[Status.FAIL.value]
-    errors = counts[Status.ERROR.value] + (report.error is not None)
-    skipped = counts[Status.SKIP.value]
-    # The run's wall time includes the pull and the container start, not only checks.
-    elapsed = round(report.duration_s or sum(f.duration_s for f in report.findings), 3)
 
+def render_junit_many(reports: Sequence[Report]) -> str:
+    """Several reports (one per image) as one document, one ``<testsuite>`` each."""
     document = JUnitXml("validate-image")
-    document.add_testsuite(suite)
-    for element in (suite, document):
-        element.tests = len(cases)
-        element.failures = failures
-        element.errors = errors
-        element.skipped = skipped
-        element.time = elapsed
+    for report in reports:
+        document.add_testsuite(_suite(report))
+    each = [_totals(r) for r in reports]
+    _set_totals(
+        document,
+        _Totals(
+            tests=sum(t.tests for t in each),
+            failures=sum(t.failures for t in each),
+            errors=sum(t.errors for t in each),
+            skipped=sum(t.skipped for t in each),
+            time=round(sum(t.time for t in each), 3),
+        ),
+    )
 
     buffer = io.BytesIO()
     document.write(buffer, pretty=True)
     return buffer.getvalue().decode("utf-8").rstrip("\n")
+
+
+def render_junit(report: Report) -> str:
+    """The report as a JUnit XML document (with its XML declaration)."""
+    return render_junit_many([report])

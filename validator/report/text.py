@@ -15,7 +15,8 @@ from validator.findings import Finding, Report, Status, Verdict
 
 WIDTH = 100
 EVIDENCE_LINES = 12
-_ID_WIDTH = 28
+# Room for an id plus its variant, e.g. "server-starts [cmd jupyterhub-singleuser]".
+_ID_WIDTH = 44
 _INDENT = "  "
 
 _WORD = {
@@ -78,6 +79,11 @@ def excerpt(text: str, max_lines: int = EVIDENCE_LINES) -> list[str]:
     return [*lines[:head], f"... ({omitted} more lines) ...", *lines[len(lines) - tail :]]
 
 
+def finding_label(finding: Finding) -> str:
+    """The check id, plus the spawn variant when the same check ran more than once."""
+    return f"{finding.check_id} [{finding.variant}]" if finding.variant else finding.check_id
+
+
 def _clip(line: str, width: int) -> str:
     return line if len(line) <= width else line[: max(width - 3, 1)] + "..."
 
@@ -107,8 +113,8 @@ def _summary_row(finding: Finding, id_width: int, color: bool, width: int) -> st
     word = _paint(f"{_WORD[finding.status]:<5}", color, _STYLE[finding.status])
     room = width - len(_INDENT) - 5 - 2 - id_width - 2
     first = strip_ansi(finding.message).strip().split("\n", 1)[0]
-    check_id = _clip(finding.check_id, id_width)
-    return f"{_INDENT}{word}  {check_id:<{id_width}}  {_clip(first, room)}".rstrip()
+    label = _clip(finding_label(finding), id_width)
+    return f"{_INDENT}{word}  {label:<{id_width}}  {_clip(first, room)}".rstrip()
 
 
 def _wrapped(text: str, indent: str, width: int) -> list[str]:
@@ -120,7 +126,7 @@ def _wrapped(text: str, indent: str, width: int) -> list[str]:
 
 def _detail(finding: Finding, color: bool, width: int) -> list[str]:
     word = _paint(_WORD[finding.status], color, _STYLE[finding.status])
-    head = f"{word} {finding.check_id}"
+    head = f"{word} {finding_label(finding)}"
     if finding.title:
         head += f" ({finding.title})"
     lines = [head, *_wrapped(finding.message, _INDENT, width)]
@@ -170,7 +176,7 @@ def render_text(report: Report, color: bool, *, width: int = WIDTH) -> str:
     """The report for people, without a trailing newline."""
     lines = _header(report, color, width)
     if report.findings:
-        id_width = min(max(len(f.check_id) for f in report.findings), _ID_WIDTH)
+        id_width = min(max(len(finding_label(f)) for f in report.findings), _ID_WIDTH)
         lines.append("")
         lines += [_summary_row(f, id_width, color, width) for f in report.findings]
     for status in _ATTENTION:

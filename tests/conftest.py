@@ -59,22 +59,30 @@ def build_image(docker_client: docker.DockerClient) -> Callable[[str], str]:
     return build
 
 
+def labelled_objects(client: docker.DockerClient) -> set[str]:
+    """Names of every container, network and volume carrying the validator's label."""
+    flt = {"label": LABEL}
+    return (
+        {c.name for c in client.containers.list(all=True, filters=flt)}
+        | {n.name for n in client.networks.list(filters=flt)}
+        | {v.name for v in client.volumes.list(filters=flt)}
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Iterator[None]:
-    """After the suite, no container, network or volume of the validator may remain."""
-    yield
+    """After the suite, no container, network or volume of the validator may remain
+    (objects that existed before the session started are not this suite's)."""
     try:
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException:
+        yield
         return
-    flt = {"label": LABEL}
-    left = (
-        [c.name for c in client.containers.list(all=True, filters=flt)]
-        + [n.name for n in client.networks.list(filters=flt)]
-        + [v.name for v in client.volumes.list(filters=flt)]
-    )
-    assert not left, f"the validator left Docker objects behind: {left}"
+    before = labelled_objects(client)
+    yield
+    left = labelled_objects(client) - before
+    assert not left, f"the validator left Docker objects behind: {sorted(left)}"
 
 
 @dataclass(frozen=True)

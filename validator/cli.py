@@ -26,7 +26,7 @@ from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
 from validator.reference import parse_reference
 from validator.report import render
 from validator.report.json import report_to_dict
-from validator.report.junit import render_junit
+from validator.report.junit import render_junit_many
 from validator.sandbox import close_all, sweep
 from validator.validate import validate
 
@@ -220,7 +220,7 @@ def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
     if fmt == "json" and len(reports) > 1:
         text = json.dumps([report_to_dict(r) for r in reports], indent=2) + "\n"
     else:
-        text = "\n".join(render(r, fmt, color=color) for r in reports)
+        text = "\n".join(render(r, fmt, color=color) for r in reports) + "\n"
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -229,4 +229,4 @@ def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
     junit: Path | None = opts["junit"]
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text("\n".join(render_junit(r) for r in reports[:1]), encoding="utf-8")
+        junit.write_text(render_junit_many(reports) + "\n", encoding="utf-8")

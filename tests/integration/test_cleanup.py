@@ -13,25 +13,29 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import labelled_objects, run_cli
 from validator.sandbox import LABEL
 
 pytestmark = pytest.mark.docker
 
 
 def _ours(client: docker.DockerClient) -> list[str]:
-    flt = {"label": LABEL}
-    return (
-        [c.name for c in client.containers.list(all=True, filters=flt)]
-        + [n.name for n in client.networks.list(filters=flt)]
-        + [v.name for v in client.volumes.list(filters=flt)]
-    )
+    return sorted(labelled_objects(client))
 
 
 def _start_and_wait_for_candidate(image: str, client: docker.DockerClient) -> subprocess.Popen[str]:
     """Start a full validation and return once its server container is running."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "validator", image, "--profile", "z2jh", "--mount-path", "/mnt/data"],
+        [
+            sys.executable,
+            "-m",
+            "validator",
+            image,
+            "--profile",
+            "z2jh",
+            "--mount-path",
+            "/mnt/data",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

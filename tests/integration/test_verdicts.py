@@ -69,8 +69,17 @@ def test_good_image_passes_every_runtime_probe(build_image: Callable[[str], str]
     result = run_cli(build_image("good"), "--profile", "z2jh", "--format", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
     statuses = {f["id"]: f["status"] for f in json.loads(result.stdout)["findings"]}
-    for probe in ("server-starts", "server-api", "hub-auth", "token-auth", "hub-contact",
-                  "kernel-runs", "home-writable", "listen-address", "stability"):
+    for probe in (
+        "server-starts",
+        "server-api",
+        "hub-auth",
+        "token-auth",
+        "hub-contact",
+        "kernel-runs",
+        "home-writable",
+        "listen-address",
+        "stability",
+    ):
         assert statuses[probe] == "pass", (probe, statuses)
 
 

@@ -1,15 +1,16 @@
 """Fixtures for tests that ask a real JupyterHub (the referee) about an image.
 
-Nothing here is needed for the unit tests: every fixture skips, with the reason
-and the fix, when this machine lacks the referee venv, Docker or an image.
+``docker_client`` and ``build_image`` come from tests/conftest.py. The referee
+fixtures skip, with the reason and the fix, when the referee venv is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -20,20 +21,9 @@ from .hub import REFEREE_LABEL, RealHub, default_venv
 
 DEFAULT_ROOT_IMAGE = "jhiv/debian-root:bookworm"
 DEFAULT_GOOD_IMAGE = "jhiv-test/good:latest"
-# Built by hand while the shared test images did not exist yet; used only when
-# the shared good image is absent, so a developer machine that has it keeps working.
+# Built by hand before the shared test images existed; taken when present so a
+# machine that has it need not build the shared one first.
 DEV_GOOD_IMAGE = "jhiv-referee-dev/good:latest"
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as e:
-        pytest.skip(f"no Docker engine to spawn containers on ({e}); run scripts/setup-docker.sh")
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -65,22 +55,24 @@ def _present(client: docker.DockerClient, image: str) -> bool:
 def root_image(docker_client: docker.DockerClient) -> str:
     image = os.environ.get("JHIV_ROOT_IMAGE") or DEFAULT_ROOT_IMAGE
     if not _present(docker_client, image):
-        pytest.skip(f"root image {image!r} (JHIV_ROOT_IMAGE) not found; run scripts/setup-docker.sh")
+        pytest.skip(
+            f"root image {image!r} (JHIV_ROOT_IMAGE) not found; run scripts/setup-docker.sh"
+        )
     return image
 
 
 @pytest.fixture(scope="session")
-def good_image(docker_client: docker.DockerClient) -> str:
-    """An image a hub spawns and serves: the shared good test image, if built."""
+def good_image(docker_client: docker.DockerClient, build_image: Callable[[str], str]) -> str:
+    """An image a hub spawns and serves: ``$JHIV_REFEREE_GOOD_IMAGE``, else the shared good one."""
     configured = os.environ.get("JHIV_REFEREE_GOOD_IMAGE")
-    candidates = [configured] if configured else [DEFAULT_GOOD_IMAGE, DEV_GOOD_IMAGE]
-    for image in candidates:
+    if configured:
+        if not _present(docker_client, configured):
+            pytest.skip(f"JHIV_REFEREE_GOOD_IMAGE={configured!r} is not a local image")
+        return configured
+    for image in (DEFAULT_GOOD_IMAGE, DEV_GOOD_IMAGE):
         if _present(docker_client, image):
             return image
-    pytest.skip(
-        f"none of the good images {candidates} is built;"
-        " build it with `python -m tests.support.images good`"
-    )
+    return build_image("good")
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +88,5 @@ def exits_at_once_image(docker_client: docker.DockerClient, root_image: str) -> 
         labels={REFEREE_LABEL: "test-image"},
     )
     yield tag
-    try:
-        docker_client.images.remove(tag, noprune=False)
-    except docker.errors.ImageNotFound:
-        pass
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_client.images.remove(tag)

@@ -14,7 +14,7 @@ make the referee judge a different contract than the one real hubs enforce.
 
 Manual use::
 
-    python -m tests.referee.hub IMAGE [IMAGE ...]
+    python -m tests.referee.hub [--log-dir DIR] IMAGE [IMAGE ...]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -32,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -39,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import docker
 import docker.errors
@@ -65,7 +67,7 @@ SERVICE_NAME = "jhiv-referee"
 # What the referee's own token needs: create and delete users, start and stop
 # their servers, follow spawn progress, and talk to the servers through the proxy
 # (a user server only admits tokens holding ``access:servers`` for it).
-SERVICE_SCOPES = ["admin:users", "admin:servers", "access:servers"]
+SERVICE_SCOPES = ["admin:users", "servers", "access:servers"]
 
 _POLL_INTERVAL = 0.1
 _HUB_STARTUP_TIMEOUT = 60.0
@@ -75,6 +77,11 @@ _HUB_SHUTDOWN_TIMEOUT = 30.0
 _STOP_TIMEOUT = 30.0
 _PROBE_TIMEOUT = 30.0
 _LOG_TAIL_LINES = 60
+# The hub's answer when the spawner raised something it did not expect; the cause
+# is then only in its log.
+_GENERIC_MESSAGES = frozenset({"error", "Internal Server Error", "Unhandled error"})
+# "[W 2026-11-26 00:45:58.361 JupyterHub dockerspawner:1013] Container not found: x"
+_LOG_LINE = re.compile(r"^\[[WEC] \S+ \S+ \S+ (?P<source>[\w.]+):\d+\] (?P<message>.*)$")
 
 
 class RefereeError(RuntimeError):
@@ -107,6 +114,8 @@ class HubOutcome:
     """Why ``api_ok`` or ``kernel_ok`` is false, in the referee's words."""
     hub_log: str = field(default="", repr=False, compare=False)
     """The hub's log lines written during this spawn."""
+    container_log: str = field(default="", repr=False, compare=False)
+    """What the container printed, as far as it could be caught before DockerSpawner removed it."""
 
     @property
     def usable(self) -> bool:
@@ -119,6 +128,51 @@ class _SpawnResult:
     ready: bool
     failure: str | None
     seconds_to_ready: float | None
+
+
+class _ContainerLogs:
+    """Follows the output of every container the hub starts, from its first line.
+
+    DockerSpawner removes a container as soon as it exits (``remove=True``), so
+    the one place that says why a server died is gone before anyone can ask for
+    it; streaming from the moment Docker reports the start is the only way to
+    keep it. A container that exits within milliseconds can still be missed.
+    """
+
+    def __init__(self, client: docker.DockerClient, label: str) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._logs: dict[str, list[str]] = {}
+        self._events = client.events(
+            filters={"type": "container", "event": "start", "label": label}, decode=True
+        )
+        self._watcher = threading.Thread(target=self._watch, name="referee-events", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        with contextlib.suppress(Exception):  # the stream ends with an error on close()
+            for event in self._events:
+                name = event.get("Actor", {}).get("Attributes", {}).get("name", event["id"])
+                follower = threading.Thread(
+                    target=self._follow, args=(event["id"], name), daemon=True
+                )
+                follower.start()
+
+    def _follow(self, container_id: str, name: str) -> None:
+        with self._lock:
+            lines = self._logs.setdefault(name, [])
+        with contextlib.suppress(docker.errors.DockerException):
+            for chunk in self._client.api.logs(container_id, stream=True, follow=True):
+                with self._lock:
+                    lines.append(chunk.decode(errors="replace"))
+
+    def take(self, name: str) -> str:
+        """Everything caught so far from the container ``name``; forgets it."""
+        with self._lock:
+            return "".join(self._logs.pop(name, []))
+
+    def close(self) -> None:
+        self._events.close()
 
 
 class RealHub:
@@ -162,8 +216,9 @@ class RealHub:
         self._owns_docker = docker_client is None
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_file: Any = None
+        self._log_file: IO[bytes] | None = None
         self._final_log_tail = ""
+        self._container_logs: _ContainerLogs | None = None
         self._token = secrets.token_hex(32)
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"token {self._token}"
@@ -216,6 +271,7 @@ class RealHub:
         # configurable-http-proxy is a node script: its interpreter must be on PATH.
         env["PATH"] = os.pathsep.join([str(self.venv / "bin"), str(chp.parent), env["PATH"]])
         self._log_file = self.log_path.open("wb")
+        self._container_logs = _ContainerLogs(client, f"{REFEREE_LABEL}={self.session_id}")
         started = time.monotonic()
         log.info(
             "Starting referee hub %s at %s (dir %s)", self.session_id, self._public_url, self._dir
@@ -246,8 +302,13 @@ class RealHub:
             self._log_file.close()
             self._log_file = None
             self._final_log_tail = self.log_tail()
-        with contextlib.suppress(docker.errors.DockerException):
+        if self._container_logs is not None:
+            self._container_logs.close()
+            self._container_logs = None
+        try:
             self._remove_containers()
+        except docker.errors.DockerException as e:
+            log.warning("Could not remove the containers of referee hub %s: %s", self.session_id, e)
         if self._dir is not None and not self.keep_dir:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -300,18 +361,29 @@ class RealHub:
         problems: list[str] = []
         api_ok = kernel_ok = False
         self._delete_user(user)
-        self._api("POST", f"users/{user}", expect=(201,))
+        self.api("POST", f"users/{user}", expect=(201,))
         try:
             spawn = self._spawn(image, user)
+            # Read before teardown: stopping a failed server adds warnings of its own.
+            spawn_log = self._log_since(log_offset)
             if spawn.ready:
                 api_ok = self._probe_api(user, problems)
                 kernel_ok = self._probe_kernel(user, problems)
         finally:
             self._delete_user(user)
         hub_log = self._log_since(log_offset)
+        container_log = ""
+        if self._container_logs is not None:
+            container_log = self._container_logs.take(f"{self.container_prefix}-{user}")
         failure = spawn.failure
-        if not spawn.ready and failure is None:
-            failure = _last_problem_line(hub_log) or "the hub gave no reason"
+        if not spawn.ready and (failure is None or failure in _GENERIC_MESSAGES):
+            # Some failures reach the API client only as a generic 500; the
+            # hub's log then holds the one line that names the cause.
+            cause = _last_problem(spawn_log)
+            if failure is None:
+                failure = cause or "the hub gave no reason and logged no warning"
+            elif cause:
+                failure = f"{failure} (hub log: {cause})"
         return HubOutcome(
             image=image,
             ready=spawn.ready,
@@ -322,6 +394,7 @@ class RealHub:
             seconds_total=time.monotonic() - started,
             problems=tuple(problems),
             hub_log=hub_log,
+            container_log=container_log,
         )
 
     def _spawn(self, image: str, user: str) -> _SpawnResult:
@@ -346,7 +419,7 @@ class RealHub:
         if event.get("failed"):
             return _SpawnResult(False, str(event.get("message") or "Spawn failed"), None)
         # The stream ended without a verdict: ask the user model as a last resort.
-        server = self._api("GET", f"users/{user}").json().get("servers", {}).get("")
+        server = self.api("GET", f"users/{user}").json().get("servers", {}).get("")
         if server and server.get("ready"):
             return _SpawnResult(True, None, time.monotonic() - requested)
         return _SpawnResult(False, None, None)
@@ -408,12 +481,12 @@ class RealHub:
             problems.append(f"api: request failed: {e}")
             return False
         if response.status_code != 200:
-            problems.append(f"api: HTTP {response.status_code} {response.text[:200]!r}")
+            problems.append(f"api: HTTP {response.status_code} {_excerpt(response.text)!r}")
             return False
         try:
             body = response.json()
         except ValueError:
-            problems.append(f"api: not JSON: {response.text[:200]!r}")
+            problems.append(f"api: not JSON: {_excerpt(response.text)!r}")
             return False
         if not isinstance(body, dict) or "version" not in body:
             problems.append(f"api: no 'version' in {body!r}")
@@ -432,7 +505,7 @@ class RealHub:
             return False
         if response.status_code != 201:
             problems.append(
-                f"kernel: start gave HTTP {response.status_code} {response.text[:300]!r}"
+                f"kernel: start gave HTTP {response.status_code} {_excerpt(response.text)!r}"
             )
             return False
         kernel_id = response.json()["id"]
@@ -505,8 +578,20 @@ class RealHub:
 
     # -- hub API ---------------------------------------------------------------
 
-    def _api(self, method: str, path: str, expect: tuple[int, ...] = (200,)) -> requests.Response:
-        response = self._http.request(method, f"{self.api_url}/{path}", timeout=30)
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        expect: tuple[int, ...] = (200,),
+    ) -> requests.Response:
+        """Call the hub's REST API (``/hub/api/<path>``) with the referee token.
+
+        Raises ``RefereeError`` with the hub's message and log tail when the
+        status is not in ``expect``.
+        """
+        response = self._http.request(method, f"{self.api_url}/{path}", json=json, timeout=30)
         if response.status_code not in expect:
             raise RefereeError(
                 f"{method} /hub/api/{path} gave HTTP {response.status_code}"
@@ -521,16 +606,16 @@ class RealHub:
             return
         if response.json().get("servers"):
             # Stopping also interrupts a spawn the hub still has pending.
-            self._api("DELETE", f"users/{user}/server", expect=(202, 204, 400))
+            self.api("DELETE", f"users/{user}/server", expect=(202, 204, 400))
             deadline = time.monotonic() + _STOP_TIMEOUT
-            while self._api("GET", f"users/{user}").json().get("servers"):
+            while self.api("GET", f"users/{user}").json().get("servers"):
                 if time.monotonic() > deadline:
                     raise RefereeError(
                         f"server of {user!r} still there {_STOP_TIMEOUT:.0f} s after stopping"
                         f"\n{self.log_tail()}"
                     )
                 time.sleep(_POLL_INTERVAL)
-        self._api("DELETE", f"users/{user}", expect=(204,))
+        self.api("DELETE", f"users/{user}", expect=(204,))
 
     # -- internals -------------------------------------------------------------
 
@@ -697,25 +782,52 @@ def _hub_message(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {body!r}"
 
 
-def _last_problem_line(hub_log: str) -> str | None:
-    """The last error or warning the hub logged (its log level letter is E, C or W)."""
+def _last_problem(hub_log: str) -> str | None:
+    """The message of the last warning or error the hub logged about the spawn itself.
+
+    Request lines (``log:``) and tornado's uncaught-exception dumps (``web:``)
+    only repeat that a request failed, and ``utils:`` is the wait for the
+    server's port, which keeps failing after the cause has been logged.
+    """
     for line in reversed(hub_log.splitlines()):
-        if line.startswith(("[E ", "[C ", "[W ")):
-            return line
+        match = _LOG_LINE.match(line)
+        if match and match["source"] not in ("log", "web", "utils"):
+            return match["message"]
     return None
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    """A short, one-line view of a response body: an HTML page's title, else its start."""
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        return f"HTML page {title[1].strip()!r}"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Spawn each image once on a fresh referee hub and print one JSON outcome a line."""
     parser = argparse.ArgumentParser(description="Spawn images on a real JupyterHub.")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
-    images: list[str] = parser.parse_args(argv).images
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        help="write the hub's and the container's log of each spawn to DIR/<n>.{hub,container}.log",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.log_dir:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
     with RealHub() as hub:
         print(json.dumps({"hub_startup_seconds": round(hub.startup_seconds or 0, 2)}))
-        for n, image in enumerate(images):
+        for n, image in enumerate(args.images):
             outcome = hub.spawn_outcome(image, f"referee{n}")
-            record = {k: v for k, v in asdict(outcome).items() if k != "hub_log"}
+            if args.log_dir:
+                (args.log_dir / f"{n}.hub.log").write_text(outcome.hub_log)
+                (args.log_dir / f"{n}.container.log").write_text(outcome.container_log)
+            record = {
+                k: v for k, v in asdict(outcome).items() if k not in ("hub_log", "container_log")
+            }
             record["usable"] = outcome.usable
             print(json.dumps(record), flush=True)
     return 0

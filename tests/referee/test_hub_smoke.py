@@ -6,6 +6,9 @@ they check the harness's own guarantees too: timings, clean-up, failure wording.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import docker
 import pytest
 
@@ -42,10 +45,11 @@ def test_container_that_exits_at_once_is_not_ready(
     assert not outcome.ready, outcome
     assert not outcome.usable
     assert outcome.seconds_to_ready is None
-    # The hub notices the exit when its spawn request checks on the container
-    # (slow_spawn_timeout), well before the 30 s http_timeout runs out.
-    assert outcome.failure is not None
-    assert "failed to start" in outcome.failure, outcome.failure
+    # DockerSpawner finds the container already gone when it asks for its
+    # address, so the hub fails the spawn at once instead of waiting out the
+    # 30 s http_timeout.
+    assert outcome.failure, outcome
+    assert outcome.failure.startswith("Spawn failed:"), outcome.failure
     assert outcome.seconds_total < real_hub.http_timeout, outcome
     assert _leftovers(docker_client, real_hub) == []
 
@@ -60,15 +64,21 @@ def test_missing_image_failure_quotes_docker(real_hub: RealHub) -> None:
 
 
 def test_closed_hub_leaves_nothing_behind(
-    referee_venv: object, docker_client: docker.DockerClient, good_image: str
+    referee_venv: Path, docker_client: docker.DockerClient, good_image: str
 ) -> None:
-    """A hub closed while a server runs still removes its container and its directory."""
-    hub = RealHub(docker_client=docker_client)
+    """A hub closed in the middle of a spawn still removes the container and its directory."""
+    # slow_spawn_timeout=0: the spawn request returns at once, so the hub is
+    # closed while the spawn is still pending, the case its own cleanup misses.
+    hub = RealHub(referee_venv, docker_client=docker_client, slow_spawn_timeout=0)
     with hub:
         assert hub.startup_seconds is not None
         log_dir = hub.log_path.parent
-        hub._api("POST", "users/smoke-close", expect=(201,))
-        hub._api("POST", "users/smoke-close/server", expect=(201, 202))
+        hub.api("POST", "users/smoke-close", expect=(201,))
+        hub.api("POST", "users/smoke-close/server", json={"image": good_image}, expect=(202,))
+        deadline = time.monotonic() + 30
+        while not _leftovers(docker_client, hub):
+            assert time.monotonic() < deadline, "the hub never created the container"
+            time.sleep(0.1)
     assert _leftovers(docker_client, hub) == []
     assert not log_dir.exists()
     assert "JupyterHub" in hub.log_tail()

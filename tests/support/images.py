@@ -88,9 +88,7 @@ class ImageSpec:
         return IMAGES_DIR / self.name
 
 
-def _spec(
-    name: str, parent: str | None, purpose: str, **buildargs: str
-) -> tuple[str, ImageSpec]:
+def _spec(name: str, parent: str | None, purpose: str, **buildargs: str) -> tuple[str, ImageSpec]:
     return name, ImageSpec(name, parent, purpose, dict(buildargs))
 
 
@@ -109,9 +107,13 @@ IMAGES: dict[str, ImageSpec] = dict(
         _spec("buggy-singleuser", "base", "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range"),
         _spec("wrong-entrypoint", "jupyter-env", "entrypoint ignores its args, runs jupyter lab"),
         _spec("root-no-allow", "jupyter-env", "runs as root without --allow-root: exits 1"),
-        _spec("home-not-writable", "jupyter-env", "home owned by root: runtime dir PermissionError"),
+        _spec(
+            "home-not-writable", "jupyter-env", "home owned by root: runtime dir PermissionError"
+        ),
         _spec("localhost-only", "jupyter-env", "--ip=127.0.0.1 in CMD: unreachable from outside"),
-        _spec("port-hardcoded", "jupyter-env", "--port=8888 in CMD: fails when the hub uses another"),
+        _spec(
+            "port-hardcoded", "jupyter-env", "--port=8888 in CMD: fails when the hub uses another"
+        ),
         _spec("jupyter-lab-cmd", "jupyter-env", "CMD jupyter lab: serves, but not hub-aware"),
         _spec("no-ipykernel", "jupyter-env", "server starts, but no kernelspec: kernels cannot"),
         _spec(
@@ -120,7 +122,9 @@ IMAGES: dict[str, ImageSpec] = dict(
             "entrypoint sleeps $SLOW_START_SECONDS (45) before starting",
             SLOW_START_SECONDS="45",
         ),
-        _spec("crash-after-start", "jupyter-env", "serves, then dies $CRASH_AFTER_SECONDS (8) later"),
+        _spec(
+            "crash-after-start", "jupyter-env", "serves, then dies $CRASH_AFTER_SECONDS (8) later"
+        ),
         _spec("no-cmd", "jupyter-env", "no CMD and no ENTRYPOINT"),
         _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),
     ]
@@ -140,7 +144,9 @@ class ImageBuildError(RuntimeError):
 
     def __init__(self, name: str, reason: str, log_tail: Sequence[str]) -> None:
         tail = "\n".join(f"    {line}" for line in log_tail) or "    (no build output)"
-        super().__init__(f"Building test image {name!r} failed: {reason}\nLast build output:\n{tail}")
+        super().__init__(
+            f"Building test image {name!r} failed: {reason}\nLast build output:\n{tail}"
+        )
         self.name = name
         self.reason = reason
         self.log_tail = list(log_tail)
@@ -348,11 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for spec in IMAGES.values():
             print(f"{spec.name:<18} {spec.purpose}")
         return 0
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.verbose:
+        # Only our build output; the docker SDK's own debug lines are noise here.
+        log.setLevel(logging.DEBUG)
     client = docker.from_env()
     total = 0.0
     try:

@@ -68,7 +68,7 @@ def test_z2jh_profile() -> None:
 def test_profiles_are_frozen() -> None:
     profile = load_profile("z2jh")
     with pytest.raises(ValueError):
-        profile.port = 1  # type: ignore[misc]
+        profile.port = 1
 
 
 def test_overrides_replace_fields_and_keep_the_original() -> None:

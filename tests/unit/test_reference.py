@@ -18,9 +18,7 @@ HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry
 
 _label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
 _port = st.integers(min_value=1, max_value=65535).map(str)
-_component = st.from_regex(
-    r"[a-z0-9]{1,6}(?:(?:[._]|__|-{1,3})[a-z0-9]{1,6}){0,2}", fullmatch=True
-)
+_component = st.from_regex(r"[a-z0-9]{1,6}(?:(?:[._]|__|-{1,3})[a-z0-9]{1,6}){0,2}", fullmatch=True)
 _tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 _digest = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).map(
     lambda hex_: f"sha256:{hex_}"

@@ -15,7 +15,12 @@ def statuses(run: RunResult) -> list[Status]:
 
 
 def test_binary_missing_from_engine_error() -> None:
-    run = RunResult(None, "", 0.2, start_error='exec: "jupyterhub-singleuser": executable file not found in $PATH')
+    run = RunResult(
+        None,
+        "",
+        0.2,
+        start_error='exec: "jupyterhub-singleuser": executable file not found in $PATH',
+    )
     findings = interpret(run, PROFILE, timeout=30)
     assert [f.status for f in findings] == [Status.FAIL, Status.SKIP, Status.SKIP]
     assert "exit 127" in findings[0].message
@@ -33,7 +38,9 @@ def test_import_error() -> None:
 
 
 def test_timeout_means_the_entrypoint_ignored_its_arguments() -> None:
-    findings = interpret(RunResult(None, "[I] Jupyter Server is running\n", 30.0), PROFILE, timeout=30)
+    findings = interpret(
+        RunResult(None, "[I] Jupyter Server is running\n", 30.0), PROFILE, timeout=30
+    )
     assert findings[0].status is Status.FAIL
     assert 'exec "$@"' in (findings[0].fix or "")
 

@@ -17,7 +17,9 @@ def test_environment_for_a_named_server_on_a_non_default_port() -> None:
     assert env["JUPYTERHUB_SERVICE_PREFIX"] == "/user/validator/jsc-cloud/"
     assert env["JUPYTERHUB_CLIENT_ID"] == "jupyterhub-user-validator-jsc-cloud"
     assert env["JUPYTERHUB_API_TOKEN"] == env["JPY_API_TOKEN"] == "t0k"
-    assert env["JUPYTERHUB_ACTIVITY_URL"] == "http://172.18.0.1:4000/hub/api/users/validator/activity"
+    assert (
+        env["JUPYTERHUB_ACTIVITY_URL"] == "http://172.18.0.1:4000/hub/api/users/validator/activity"
+    )
     scopes = json.loads(env["JUPYTERHUB_OAUTH_ACCESS_SCOPES"])
     assert "access:servers!server=validator/jsc-cloud" in scopes
     assert env["JUPYTERHUB_OAUTH_CALLBACK_URL"] == "/user/validator/jsc-cloud/oauth_callback"
@@ -57,8 +59,12 @@ def test_listeners_from_proc_net_tcp() -> None:
 
 
 def test_diagnosis_names_the_cause() -> None:
-    root = diagnose("[C 2026-01-01] Running as root is not recommended. Use --allow-root to bypass.")
+    root = diagnose(
+        "[C 2026-01-01] Running as root is not recommended. Use --allow-root to bypass."
+    )
     assert root is not None and "root" in root.cause and "USER 1000" in root.fix
-    perm = diagnose("PermissionError: [Errno 13] Permission denied: '/home/jovyan/.local/share/jupyter/runtime'")
+    perm = diagnose(
+        "PermissionError: [Errno 13] Permission denied: '/home/jovyan/.local/share/jupyter/runtime'"
+    )
     assert perm is not None and "chown" in perm.fix
     assert diagnose("all is well") is None

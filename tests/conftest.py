@@ -23,7 +23,7 @@ from validator.sandbox import LABEL
 ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("JHIV_REQUIRE_DOCKER") == "1":
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
@@ -35,11 +35,11 @@ def docker_client() -> docker.DockerClient:
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as exc:
-        _unavailable(f"no Docker engine: {exc}")
+        unavailable(f"no Docker engine: {exc}")
     try:
         client.images.get(ROOT_IMAGE)
     except docker.errors.ImageNotFound:
-        _unavailable(f"root image {ROOT_IMAGE} is missing: run scripts/setup-docker.sh")
+        unavailable(f"root image {ROOT_IMAGE} is missing: run scripts/setup-docker.sh")
     return client
 
 

@@ -17,20 +17,18 @@ import docker
 import docker.errors
 import pytest
 
+from tests.conftest import unavailable
+
 from .hub import REFEREE_LABEL, RealHub, default_venv
 
 DEFAULT_ROOT_IMAGE = "jhiv/debian-root:bookworm"
-DEFAULT_GOOD_IMAGE = "jhiv-test/good:latest"
-# Built by hand before the shared test images existed; taken when present so a
-# machine that has it need not build the shared one first.
-DEV_GOOD_IMAGE = "jhiv-referee-dev/good:latest"
 
 
 @pytest.fixture(scope="session")
 def referee_venv() -> Path:
     venv = default_venv()
     if not (venv / "bin" / "jupyterhub").exists():
-        pytest.skip(
+        unavailable(
             f"no referee venv at {venv} (REFEREE_VENV); run scripts/setup-referee.sh to build it"
         )
     return venv
@@ -69,9 +67,6 @@ def good_image(docker_client: docker.DockerClient, build_image: Callable[[str], 
         if not _present(docker_client, configured):
             pytest.skip(f"JHIV_REFEREE_GOOD_IMAGE={configured!r} is not a local image")
         return configured
-    for image in (DEFAULT_GOOD_IMAGE, DEV_GOOD_IMAGE):
-        if _present(docker_client, image):
-            return image
     return build_image("good")
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "HubOutcome",
     "RealHub",
     "RefereeError",
+    "bridge_gateway",
     "default_venv",
 ]
 
@@ -71,7 +72,7 @@ SERVICE_SCOPES = ["admin:users", "servers", "access:servers"]
 
 _POLL_INTERVAL = 0.1
 _HUB_STARTUP_TIMEOUT = 60.0
-_HUB_SHUTDOWN_TIMEOUT = 30.0
+_HUB_SHUTDOWN_TIMEOUT = 10.0
 # DockerSpawner stops a container with Docker's default grace period (10 s);
 # leave room for that plus the removal.
 _STOP_TIMEOUT = 30.0
@@ -112,6 +113,8 @@ class HubOutcome:
     """The whole ``spawn_outcome`` call: user setup, spawn, probes and teardown."""
     problems: tuple[str, ...] = ()
     """Why ``api_ok`` or ``kernel_ok`` is false, in the referee's words."""
+    stayed_up: bool = True
+    """The server still answered ``/api`` after the stability window (if one was asked)."""
     hub_log: str = field(default="", repr=False, compare=False)
     """The hub's log lines written during this spawn."""
     container_log: str = field(default="", repr=False, compare=False)
@@ -120,7 +123,7 @@ class HubOutcome:
     @property
     def usable(self) -> bool:
         """Whether a user would get a working server: ready, reachable and able to run code."""
-        return self.ready and self.api_ok and self.kernel_ok
+        return self.ready and self.api_ok and self.kernel_ok and self.stayed_up
 
 
 @dataclass(frozen=True)
@@ -352,14 +355,19 @@ class RealHub:
 
     # -- spawning --------------------------------------------------------------
 
-    def spawn_outcome(self, image: str, user: str) -> HubOutcome:
-        """Spawn ``image`` as ``user``, probe it, then stop it and delete the user."""
+    def spawn_outcome(self, image: str, user: str, *, stable_window: float = 0.0) -> HubOutcome:
+        """Spawn ``image`` as ``user``, probe it, then stop it and delete the user.
+
+        With ``stable_window``, the server must still answer that many seconds after the
+        probes: a user who got in and then lost the server was not served.
+        """
         if self._process is None:
             raise RefereeError("the referee hub is not running; use it as a context manager")
         started = time.monotonic()
         log_offset = self.log_path.stat().st_size
         problems: list[str] = []
         api_ok = kernel_ok = False
+        stayed_up = True
         self._delete_user(user)
         self.api("POST", f"users/{user}", expect=(201,))
         try:
@@ -369,6 +377,9 @@ class RealHub:
             if spawn.ready:
                 api_ok = self._probe_api(user, problems)
                 kernel_ok = self._probe_kernel(user, problems)
+                if stable_window > 0 and api_ok:
+                    time.sleep(stable_window)
+                    stayed_up = self._probe_api(user, problems)
         finally:
             self._delete_user(user)
         hub_log = self._log_since(log_offset)
@@ -393,6 +404,7 @@ class RealHub:
             seconds_to_ready=spawn.seconds_to_ready,
             seconds_total=time.monotonic() - started,
             problems=tuple(problems),
+            stayed_up=stayed_up,
             hub_log=hub_log,
             container_log=container_log,
         )

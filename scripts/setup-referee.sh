@@ -60,15 +60,15 @@ else
 fi
 
 hub="$(installed_version jupyterhub)"
-if [ -n "$hub" ] && [[ "$hub" == "${HUB_VERSION%.*}".* ]]; then
+if [ "$hub" = "$HUB_VERSION" ]; then
     log "jupyterhub $hub already installed"
 else
     # The exact release keeps the referee's version header equal to the profiles';
     # if PyPI ever lacks it, the newest release of the same minor series is the
     # closest stand-in (the singleuser contract only changes across majors).
     log "installing jupyterhub==$HUB_VERSION"
-    if ! pip_install "jupyterhub==$HUB_VERSION"; then
-        log "jupyterhub==$HUB_VERSION not installable; trying jupyterhub==${HUB_VERSION%.*}.*"
+    if ! pip_install "jupyterhub==$HUB_VERSION" 2>/dev/null; then
+        log "jupyterhub==$HUB_VERSION not on the index; installing the newest jupyterhub==${HUB_VERSION%.*}.*"
         pip_install "jupyterhub==${HUB_VERSION%.*}.*"
     fi
 fi

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 from tests.support import images as test_images
-from validator.sandbox import LABEL
+from validator.sandbox import LABEL, LABEL_PID
 
 ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
 
@@ -27,6 +27,18 @@ def unavailable(reason: str) -> None:
     if os.environ.get("JHIV_REQUIRE_DOCKER") == "1":
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the validator's result cache (and the children's) out of the user's home."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
 
 
 @pytest.fixture(scope="session")
@@ -59,14 +71,33 @@ def build_image(docker_client: docker.DockerClient) -> Callable[[str], str]:
     return build
 
 
-def labelled_objects(client: docker.DockerClient) -> set[str]:
-    """Names of every container, network and volume carrying the validator's label."""
+def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False) -> set[str]:
+    """Names of every container, network and volume carrying the validator's label.
+
+    ``orphans_only``: just those whose validator process has ended; objects of a run
+    still going (someone else's, on a shared engine) are not leftovers yet.
+    """
     flt = {"label": LABEL}
-    return (
-        {c.name for c in client.containers.list(all=True, filters=flt)}
-        | {n.name for n in client.networks.list(filters=flt)}
-        | {v.name for v in client.volumes.list(filters=flt)}
+    found = (
+        [(c.name, c.labels) for c in client.containers.list(all=True, filters=flt)]
+        + [(n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=flt)]
+        + [(v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=flt)]
     )
+    return {
+        name for name, labels in found if not orphans_only or not _alive(labels.get(LABEL_PID, ""))
+    }
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,7 +112,7 @@ def nothing_left_behind() -> Iterator[None]:
         return
     before = labelled_objects(client)
     yield
-    left = labelled_objects(client) - before
+    left = labelled_objects(client, orphans_only=True) - before
     assert not left, f"the validator left Docker objects behind: {sorted(left)}"
 
 

@@ -18,13 +18,21 @@ from typing import Any
 import click
 
 from validator import __version__
+from validator.access import registry_access
+from validator.cache import ResultCache
+from validator.credentials import (
+    PASSWORD_ENV,
+    PLAIN_PASSWORD_HINT,
+    PLAIN_PASSWORD_REFUSED,
+    redact_logs,
+)
 from validator.errors import USAGE_OR_TOOL_ERROR, Interrupted, ValidatorError
 from validator.findings import Report
 from validator.image import docker_client
 from validator.options import Options
 from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
 from validator.reference import parse_reference
-from validator.report import render
+from validator.report import render, render_github_many, render_summary_many
 from validator.report.json import report_to_dict
 from validator.report.junit import render_junit_many
 from validator.sandbox import close_all, sweep
@@ -49,6 +57,11 @@ def _print_profiles() -> None:
             f"uid {profile.uid if profile.uid is not None else 'image USER'}"
             + (f", home volume {profile.home_volume}" if profile.home_volume else "")
         )
+
+
+def _refuse_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(f"{PLAIN_PASSWORD_REFUSED} (hint: {PLAIN_PASSWORD_HINT})", ctx)
 
 
 def _worst(codes: list[int]) -> int:
@@ -86,10 +99,11 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="Report format on stdout (or in --output).",
+    help="Report format on stdout (or in --output). github: the text report, then "
+    "GitHub Actions annotations for the top findings.",
 )
 @click.option(
     "--output",
@@ -102,11 +116,59 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
     help="Also write a JUnit XML report to this file.",
 )
 @click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a JSON report to this file.",
+)
+@click.option(
+    "--github-summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append a Markdown job summary to this file "
+    "(with --format github the default is $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
     "--pull",
     type=click.Choice(["always", "missing", "never"]),
     default="missing",
     show_default=True,
     help="When to pull the image.",
+)
+@click.option(
+    "--registry",
+    "registry_url",
+    metavar="URL",
+    help="Private registry the login is for (https://host[:port]); the IMAGE must name it too.",
+)
+@click.option("--username", help="User (or token name) at the registry.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help=f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
+    "else Docker's stored login).",
+)
+@click.option(
+    "--password",
+    hidden=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_refuse_password,
+    help="Refused: use --password-stdin.",
+)
+@click.option(
+    "--ca-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust this CA certificate (PEM) for the registry's TLS.",
+)
+@click.option(
+    "--insecure-registry",
+    "insecure_registries",
+    multiple=True,
+    metavar="HOST",
+    help="Allow plain HTTP and unverified TLS for HOST[:PORT] (repeatable).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Validate again even if a result for the digest is cached."
 )
 @click.option("--static-only", is_flag=True, help="Skip the runtime probes (no server start).")
 @click.option(
@@ -175,6 +237,16 @@ def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts
 
 def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> int:
     refs = [parse_reference(image) for image in images]  # bad input fails before any work
+    access = registry_access(
+        images,
+        refs,
+        registry_url=opts["registry_url"],
+        username=opts["username"],
+        password_stdin=opts["password_stdin"],
+        ca_cert=opts["ca_cert"],
+        insecure=opts["insecure_registries"],
+    )
+    redact_logs(access.secrets())
     profile = load_profile(profile_name).with_overrides(
         hub_version=opts["hub_version"],
         mount_path=opts["mount_path"],
@@ -188,15 +260,19 @@ def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> in
         static_only=opts["static_only"],
         allow_egress=opts["allow_egress"],
         stable_window=opts["stable_window"],
+        registry=access,
+        no_cache=opts["no_cache"],
+        progress=_progress_mode(len(refs), opts["parallel"]),
     )
     client = docker_client()
+    cache = ResultCache()
     removed = sweep(client)
     if removed:
         log.info("Removed %d objects left by earlier runs", removed)
 
     def one(index: int) -> Report:
         try:
-            return validate(refs[index], profile, options, client=client)
+            return validate(refs[index], profile, options, client=client, cache=cache)
         except ValidatorError as exc:
             if len(refs) == 1:
                 raise
@@ -207,8 +283,26 @@ def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> in
             reports = list(pool.map(one, range(len(refs))))
     else:
         reports = [one(i) for i in range(len(refs))]
+    for report in reports:
+        if report.cached:
+            click.echo(_cached_note(report), err=True)
     _emit(reports, opts)
     return _worst([r.exit_code for r in reports])
+
+
+def _progress_mode(images: int, parallel: int) -> str:
+    # One bar redrawn in place on a terminal; several pulls at once would overwrite it.
+    if sys.stderr.isatty() and (images == 1 or parallel == 1):
+        return "bar"
+    return "lines"
+
+
+def _cached_note(report: Report) -> str:
+    return (
+        f"validate-image: note: cached result for {report.reference} ({report.digest}), "
+        f"validated at {report.started_at or 'an earlier run'} for profile {report.profile}; "
+        "--no-cache validates again"
+    )
 
 
 def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
@@ -219,6 +313,8 @@ def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
     fmt = opts["fmt"]
     if fmt == "json" and len(reports) > 1:
         text = json.dumps([report_to_dict(r) for r in reports], indent=2) + "\n"
+    elif fmt == "github":  # one document: GitHub limits annotations per step, not per image
+        text = render_github_many(reports, color) + "\n"
     else:
         text = "\n".join(render(r, fmt, color=color) for r in reports) + "\n"
     if output is not None:
@@ -230,3 +326,23 @@ def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
         junit.write_text(render_junit_many(reports) + "\n", encoding="utf-8")
+    _emit_ci_files(reports, opts)
+
+
+def _emit_ci_files(reports: list[Report], opts: dict[str, Any]) -> None:
+    """--json and the GitHub job summary: files a CI job keeps beside the stdout report."""
+    json_file: Path | None = opts["json_file"]
+    if json_file is not None:
+        docs = [report_to_dict(r) for r in reports]
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(
+            json.dumps(docs if len(docs) > 1 else docs[0], indent=2) + "\n", encoding="utf-8"
+        )
+    summary: Path | None = opts["github_summary"]
+    if summary is None and opts["fmt"] == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        # Appended: the step may already have written to its summary file.
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(render_summary_many(reports))

@@ -66,6 +66,9 @@ class Report:
     duration_s: float = 0.0
     # Set when the run could not complete; the verdict is then ERROR.
     error: str | None = None
+    # This report was not produced now: it is a stored result for the same digest, profile
+    # and validator version (validator.cache); started_at/duration_s are of that run.
+    cached: bool = False
 
     def add(self, finding: Finding) -> Finding:
         self.findings.append(finding)

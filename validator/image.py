@@ -1,18 +1,27 @@
 """The image under validation: find it (or pull it) and read its configuration.
 
 Everything static checks need comes from ``docker image inspect``; no container runs.
+Getting it is two steps, so a cached result can be found between them: ``locate`` (the
+local copy, and the registry's digest when a pull is due) and ``fetch`` (the pull).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import docker
 import docker.errors
 
-from validator.errors import DockerUnavailable, ImageNotFound, RegistryError
+from validator import registry
+from validator.errors import DockerUnavailable, ImageNotFound
+from validator.progress import PullObserver
+from validator.pull import pull
 from validator.reference import ImageRef
+from validator.registry import Manifest, RegistryAccess, RegistryUnreachable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,12 +76,17 @@ class ImageInfo:
         return f"{base}/{self.variant}" if self.variant else base
 
     def digest_for(self, ref: ImageRef) -> str | None:
-        """The registry digest of this image for ``ref``'s repository, if it has one."""
-        for repo_digest in self.repo_digests:
-            name, _, digest = repo_digest.partition("@")
-            if name in (ref.name, ref.familiar.split(":")[0].split("@")[0]):
-                return digest
-        return self.repo_digests[0].partition("@")[2] if self.repo_digests else None
+        """The registry digest of this image for ``ref``'s repository, if it has one.
+
+        Only ``ref``'s own repository counts: the same image pushed elsewhere has a digest
+        there, which says nothing about what ``ref`` names.
+        """
+        familiar = ref.familiar.split("@")[0].removesuffix(f":{ref.tag}" if ref.tag else "")
+        names = {ref.name, familiar}
+        digests = [d for n, _, d in (rd.partition("@") for rd in self.repo_digests) if n in names]
+        if ref.digest:
+            return ref.digest
+        return digests[0] if digests else None
 
 
 def docker_client() -> docker.DockerClient:
@@ -93,39 +107,99 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
-def pull(client: docker.DockerClient, ref: ImageRef, platform: str) -> None:
-    """Pull ``ref`` for ``platform``; errors become one-line RegistryError/ImageNotFound."""
-    name = ref.familiar.split("@")[0].rsplit(":", 1)[0] if ref.tag else ref.name
-    tag = ref.digest or ref.tag
-    try:
-        client.api.pull(
-            name if ref.registry != "docker.io" else ref.name, tag=tag, platform=platform
+@dataclass(frozen=True)
+class Source:
+    """Where the image under validation will come from, decided before any layer moves."""
+
+    ref: ImageRef
+    local: ImageInfo | None
+    must_pull: bool
+    # What the registry holds under ref, when it was asked.
+    manifest: Manifest | None = None
+
+    @property
+    def digest(self) -> str | None:
+        """The registry digest of what will be validated, when known before pulling."""
+        if self.must_pull:
+            return self.ref.digest or (self.manifest.digest if self.manifest else None)
+        return self.local.digest_for(self.ref) if self.local else None
+
+
+def locate(
+    client: docker.DockerClient,
+    ref: ImageRef,
+    *,
+    pull_policy: str,
+    platform: str,
+    access: RegistryAccess | None = None,
+) -> Source:
+    """Find the local copy and, when a pull is due, ask the registry what it holds.
+
+    ``pull_policy``: always | missing | never. The registry is also asked when the user
+    gave a login for it, so wrong credentials are reported even for a local copy.
+    """
+    access = access or RegistryAccess()
+    local = _inspect(client, ref)
+    must_pull = pull_policy == "always" or (local is None and pull_policy == "missing")
+    if local is None and not must_pull:
+        raise ImageNotFound(
+            f"image {ref.canonical!r} is not available locally",
+            hint="build or pull it first, or drop --pull never",
         )
-    except docker.errors.NotFound:
-        raise ImageNotFound(f"image {ref.canonical!r} was not found in its registry") from None
-    except docker.errors.APIError as exc:
-        raise RegistryError(
-            f"cannot pull {ref.canonical!r}: {_short(exc)}",
-            hint="check the name, your network and registry credentials",
-        ) from None
+    given = access.credentials_for(ref.registry)
+    if not (must_pull or (pull_policy != "never" and given is not None and given.from_user)):
+        return Source(ref, local, must_pull)
+    try:
+        manifest = registry.resolve(ref, access, platform)
+    except RegistryUnreachable as exc:
+        if ref.is_docker_hub and given is None:
+            # The engine may reach Docker Hub through a mirror or proxy we do not see.
+            log.info("Asking the engine to pull anyway: %s", exc.message)
+            return Source(ref, local, must_pull)
+        raise
+    source = Source(ref, local, must_pull, manifest)
+    if local is not None and not must_pull and local.digest_for(ref) != manifest.digest:
+        log.warning(
+            "The local copy of %s is not the registry's %s; validating the local copy "
+            "(--pull always validates the registry's)",
+            ref.familiar,
+            manifest.digest,
+        )
+    return source
+
+
+def fetch(
+    client: docker.DockerClient,
+    source: Source,
+    *,
+    platform: str,
+    access: RegistryAccess | None = None,
+    observer: PullObserver | None = None,
+) -> tuple[ImageInfo, str | None]:
+    """Pull when due; the image to validate and its registry digest."""
+    ref = source.ref
+    if not source.must_pull:
+        assert source.local is not None  # locate() raised otherwise
+        return source.local, source.digest
+    credentials = (access or RegistryAccess()).credentials_for(ref.registry)
+    state = pull(client, ref, platform=platform, credentials=credentials, observer=observer)
+    image = _inspect(client, ref)
+    if image is None:
+        raise ImageNotFound(f"image {ref.canonical!r} is missing after its pull")
+    return image, ref.digest or state.digest or source.digest or image.digest_for(ref)
 
 
 def get_image(
-    client: docker.DockerClient, ref: ImageRef, *, pull_policy: str, platform: str
+    client: docker.DockerClient,
+    ref: ImageRef,
+    *,
+    pull_policy: str,
+    platform: str,
+    access: RegistryAccess | None = None,
 ) -> ImageInfo:
     """Find the image locally or pull it, following ``pull_policy`` (always|missing|never)."""
-    local = _inspect(client, ref)
-    if pull_policy == "always" or (local is None and pull_policy == "missing"):
-        pull(client, ref, platform)
-        local = _inspect(client, ref)
-    if local is None:
-        hint = (
-            "build or pull it first, or drop --pull never"
-            if pull_policy == "never"
-            else "check the name and tag"
-        )
-        raise ImageNotFound(f"image {ref.canonical!r} is not available locally", hint=hint)
-    return local
+    source = locate(client, ref, pull_policy=pull_policy, platform=platform, access=access)
+    return fetch(client, source, platform=platform, access=access)[0]
 
 
 def _inspect(client: docker.DockerClient, ref: ImageRef) -> ImageInfo | None:

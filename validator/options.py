@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from validator.registry import RegistryAccess
 
 
 @dataclass(frozen=True)
@@ -12,3 +14,6 @@ class Options:
     static_only: bool = False  # stop after the static and exec checks
     allow_egress: bool = False  # let the candidate reach the internet
     stable_window: float = 3.0  # seconds the server must stay up after it first answered
+    registry: RegistryAccess = field(default_factory=RegistryAccess)  # login, CA, HTTP hosts
+    no_cache: bool = False  # validate again even when a result is cached (and store it)
+    progress: str = "none"  # pull progress on stderr: bar | lines | none

@@ -6,16 +6,19 @@ share: ``validate(reference, profile, options) -> Report``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import docker
 
 from validator import __version__
+from validator.cache import CacheKey, ResultCache
 from validator.checks import CATALOG, Stage
 from validator.checks import singleuser as singleuser_checks
 from validator.checks.command import check_command, check_entrypoint_form
@@ -25,9 +28,10 @@ from validator.checks.ports import check_port_not_pinned
 from validator.checks.size import check_image_size
 from validator.checks.user import check_image_user
 from validator.findings import Finding, Report, Status
-from validator.image import ImageInfo, docker_client, get_image
+from validator.image import ImageInfo, docker_client, fetch, locate
 from validator.options import Options
 from validator.profile import Profile
+from validator.progress import observer_for
 from validator.reference import ImageRef, parse_reference
 from validator.runtime import runtime_findings
 from validator.sandbox import Sandbox
@@ -102,19 +106,30 @@ def _exec_and_runtime(
             *_skipped(Stage.RUNTIME, "runtime probes were not asked for"),
         ]
     cancel = threading.Event()
+    spawned: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        spawned = pool.submit(runtime_findings, sandbox, image, profile, options, user, cancel)
+
+        def spawn() -> None:
+            spawned.append(
+                pool.submit(runtime_findings, sandbox, image, profile, options, user, cancel)
+            )
+
         try:
-            exec_findings = singleuser_findings(sandbox, image, profile)
+            # The spawn starts once the version container runs: an image without the
+            # command is judged from the engine's refusal alone, in well under a second.
+            exec_findings = singleuser_findings(sandbox, image, profile, on_started=spawn)
         except BaseException:
             cancel.set()
             raise
-        if any(
-            f.status is not Status.PASS for f in exec_findings if f.check_id != "singleuser-version"
-        ):
+        blocking = [f for f in exec_findings if f.status is Status.FAIL and f.check_id in _GATES]
+        if blocking or not spawned:
             cancel.set()
             return [*exec_findings, *_skipped(Stage.RUNTIME, "jupyterhub-singleuser cannot start")]
-        return [*exec_findings, *spawned.result()]
+        return [*exec_findings, *spawned[0].result()]
+
+
+# A failure of these means no server can start; a version failure still lets it run.
+_GATES = ("singleuser-installed", "singleuser-imports")
 
 
 def _skipped(stage: Stage, why: str) -> list[Finding]:
@@ -133,8 +148,14 @@ def validate(
     options: Options | None = None,
     *,
     client: docker.DockerClient | None = None,
+    cache: ResultCache | None = None,
 ) -> Report:
-    """Validate one image against one profile. Raises ValidatorError for tool errors."""
+    """Validate one image against one profile. Raises ValidatorError for tool errors.
+
+    With a ``cache``, a conclusive result for the same digest, settings and validator
+    version is returned (``cached=True``) instead of validating again, and a new one is
+    stored.
+    """
     options = options or Options()
     started = time.monotonic()
     ref = parse_reference(reference) if isinstance(reference, str) else reference
@@ -146,12 +167,24 @@ def validate(
         validator_version=__version__,
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    image = get_image(client, ref, pull_policy=options.pull, platform=profile.platform)
-    report.image_id, report.digest, report.platform = (
-        image.id,
-        image.digest_for(ref),
-        image.platform,
+    source = locate(
+        client, ref, pull_policy=options.pull, platform=profile.platform, access=options.registry
     )
+    cached = _from_cache(cache, source.digest, ref, profile, options)
+    if cached is not None:
+        return cached
+    image, digest = fetch(
+        client,
+        source,
+        platform=profile.platform,
+        access=options.registry,
+        observer=observer_for(options.progress, sys.stderr),
+    )
+    report.image_id, report.digest, report.platform = image.id, digest, image.platform
+    if source.digest is None:  # the digest was only known once pulled
+        cached = _from_cache(cache, digest, ref, profile, options)
+        if cached is not None:
+            return cached
     log.info("Validating %s (image %s) for %s", ref.canonical, image.id[7:19], profile.name)
 
     for finding in static_findings(image, profile):
@@ -164,4 +197,24 @@ def validate(
             for finding in _exec_and_runtime(sandbox, image, profile, options):
                 report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)
+    if cache is not None and report.digest is not None:
+        cache.put(CacheKey.for_run(report.digest, profile, options, __version__), report)
     return report
+
+
+def _from_cache(
+    cache: ResultCache | None,
+    digest: str | None,
+    ref: ImageRef,
+    profile: Profile,
+    options: Options,
+) -> Report | None:
+    """A stored result for this digest, under the name the user gave this time."""
+    # --keep asks for containers to inspect; a stored result would leave none.
+    if cache is None or digest is None or options.no_cache or options.keep:
+        return None
+    report = cache.get(CacheKey.for_run(digest, profile, options, __version__))
+    if report is None:
+        return None
+    log.info("Found a cached result for %s (%s)", ref.canonical, digest)
+    return dataclasses.replace(report, reference=ref.canonical)

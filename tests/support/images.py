@@ -13,6 +13,8 @@ Build arguments every Dockerfile may rely on:
 Every build context also holds ``build-ca.pem``: the CA bundle that pip needs
 to reach the package index on intercepted networks, or an empty file. The
 Dockerfiles use it in a builder stage only, so it never reaches a final image.
+That stage is kept as ``jhiv-test/<name>:builder`` so the slow pip layer stays
+cached even when someone prunes dangling images.
 
 Manual use::
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -52,8 +55,10 @@ __all__ = [
     "build",
     "build_one",
     "build_order",
+    "builder_tag_for",
     "default_ca_bundle",
     "default_root_image",
+    "has_builder_stage",
     "tag_for",
 ]
 
@@ -72,6 +77,10 @@ JUPYTERHUB_VERSION = "5.4.6"
 # and the engine may print nothing for minutes while it does.
 DEFAULT_BUILD_TIMEOUT = 1800
 _LOG_TAIL_LINES = 40
+BUILDER_STAGE = "builder"
+_BUILDER_STAGE_LINE = re.compile(
+    rf"^FROM\s+\S+\s+AS\s+{BUILDER_STAGE}\s*$", re.IGNORECASE | re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,11 @@ IMAGES: dict[str, ImageSpec] = dict(
         # Images that fail, one cause each.
         _spec("plain", None, "no Python: jupyterhub-singleuser not found (exit 127)"),
         _spec("hub-only", "base", "no jupyter_server: singleuser --version fails (ImportError)"),
-        _spec("old-singleuser", "base", "singleuser 1.5.1 on notebook 6: major version < 2"),
+        _spec(
+            "old-singleuser",
+            "base",
+            "singleuser 1.5.1 on notebook 6: major < 2; serves, but no /lab",
+        ),
         _spec("buggy-singleuser", "base", "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range"),
         _spec("wrong-entrypoint", "jupyter-env", "entrypoint ignores its args, runs jupyter lab"),
         _spec("root-no-allow", "jupyter-env", "runs as root without --allow-root: exits 1"),
@@ -123,7 +136,9 @@ IMAGES: dict[str, ImageSpec] = dict(
             SLOW_START_SECONDS="45",
         ),
         _spec(
-            "crash-after-start", "jupyter-env", "serves, then dies $CRASH_AFTER_SECONDS (8) later"
+            "crash-after-start",
+            "jupyter-env",
+            "answers, then dies $CRASH_AFTER_SECONDS (8) s later",
         ),
         _spec("no-cmd", "jupyter-env", "no CMD and no ENTRYPOINT"),
         _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),
@@ -188,9 +203,25 @@ def build_order(names: Iterable[str]) -> list[str]:
     return order
 
 
+def builder_tag_for(name: str) -> str:
+    """The tag kept for an image's pip builder stage, e.g. ``jhiv-test/hub-only:builder``.
+
+    Unlike the final image, this one holds the build CA file; it never leaves
+    the local engine.
+    """
+    return tag_for(name).rsplit(":", 1)[0] + ":builder"
+
+
+def has_builder_stage(spec: ImageSpec) -> bool:
+    """Whether the Dockerfile has a ``FROM ... AS builder`` stage."""
+    dockerfile = (spec.context_dir / "Dockerfile").read_text(encoding="utf-8")
+    return _BUILDER_STAGE_LINE.search(dockerfile) is not None
+
+
 def default_root_image() -> str:
-    """``$ROOT_IMAGE``, else the image ``scripts/setup-docker.sh`` creates."""
-    return os.environ.get("ROOT_IMAGE") or DEFAULT_ROOT_IMAGE
+    """``$JHIV_ROOT_IMAGE`` (as the test suite reads it), else ``$ROOT_IMAGE`` (as
+    ``scripts/setup-docker.sh`` reads it), else the image that script creates."""
+    return os.environ.get("JHIV_ROOT_IMAGE") or os.environ.get("ROOT_IMAGE") or DEFAULT_ROOT_IMAGE
 
 
 def default_ca_bundle() -> Path | None:
@@ -245,6 +276,21 @@ def build_one(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"jhiv-build-{name}-") as tmp:
         context = _prepare_context(spec, ca_bundle, Path(tmp))
+        if has_builder_stage(spec):
+            # Tagged so that `docker image prune` (which removes untagged images)
+            # cannot throw away the pip layer; the final build then reuses it.
+            builder_tag = builder_tag_for(name)
+            log.info("Building %s (builder stage) from %s", builder_tag, spec.context_dir)
+            _run_build(
+                client,
+                spec,
+                builder_tag,
+                context,
+                buildargs,
+                timeout,
+                target=BUILDER_STAGE,
+                label_value="builder",
+            )
         log.info("Building %s from %s", tag, spec.context_dir)
         image_id = _run_build(client, spec, tag, context, buildargs, timeout)
     seconds = time.monotonic() - started
@@ -272,6 +318,9 @@ def _run_build(
     context: Path,
     buildargs: dict[str, str],
     timeout: int,
+    *,
+    target: str | None = None,
+    label_value: str = "true",
 ) -> str:
     tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
     image_id: str | None = None
@@ -280,7 +329,8 @@ def _run_build(
             path=str(context),
             tag=tag,
             buildargs=buildargs,
-            labels={TEST_LABEL: "true"},
+            labels={TEST_LABEL: label_value},
+            target=target,
             rm=True,
             forcerm=True,
             pull=False,  # nothing can be pulled here, and the root image is local anyway

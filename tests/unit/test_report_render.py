@@ -244,6 +244,7 @@ TOP_LEVEL: dict[str, tuple[type, ...]] = {
     "exit_code": (int,),
     "started_at": (str, type(None)),
     "duration_s": (int, float),
+    "cached": (bool,),
     "error": (str, type(None)),
     "counts": (dict,),
     "findings": (list,),
@@ -564,7 +565,7 @@ def test_junit_single_report_equals_many_of_one() -> None:
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json")
+    assert FORMATS == ("text", "json", "github")
 
 
 def test_render_dispatches() -> None:
@@ -575,5 +576,7 @@ def test_render_dispatches() -> None:
 
 
 def test_render_rejects_an_unknown_format() -> None:
-    with pytest.raises(ValueError, match=r"unknown report format 'xml'; choose one of text, json"):
+    with pytest.raises(
+        ValueError, match=r"unknown report format 'xml'; choose one of text, json, github"
+    ):
         render(incompatible(), "xml")

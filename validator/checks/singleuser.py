@@ -18,7 +18,12 @@ INSTALLED = register(
         id="singleuser-installed",
         title="jupyterhub-singleuser is on PATH",
         stage=Stage.EXEC,
-        detection="Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the profile's uid, without network; the engine's 'executable file not found', exit 126/127, or no exit within http_timeout fail it.",
+        detection=(
+            "Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the "
+            "profile's uid, without network; the engine's 'executable file not found', exit "
+            "126/127, or a server banner instead of a version fail it. No exit within "
+            "http_timeout only warns: the runtime stage tells a slow entrypoint from a broken one."
+        ),
         cause=(
             "The hub starts jupyterhub-singleuser; if the image lacks JupyterHub, or its "
             "environment's bin directory is not on PATH, the spawn fails at once."
@@ -118,17 +123,25 @@ def interpret(run: RunResult, profile: Profile, *, timeout: float) -> list[Findi
             IMPORTS.skipped("the container could not start"),
             VERSION.skipped("the container could not start"),
         ]
-    if run.timed_out:
-        why = (
-            "the ENTRYPOINT ignored its arguments and started a server instead"
-            if started_a_server(output)
-            else f"it did not finish within {timeout:.0f} s: the ENTRYPOINT may ignore its "
-            "arguments and start something else, or start slowly"
-        )
+    if run.timed_out and started_a_server(output):
         return [
             INSTALLED.failed(
-                f"'jupyterhub-singleuser --version' never ran: {why}",
+                "'jupyterhub-singleuser --version' never ran: the ENTRYPOINT ignored its "
+                "arguments and started a server instead",
                 fix='End the entrypoint script with: exec "$@"',
+                evidence=evidence,
+            ),
+            IMPORTS.skipped("the command did not run"),
+            VERSION.skipped("the command did not run"),
+        ]
+    if run.timed_out:
+        # Slow, or ignoring its arguments without saying so: the runtime stage, which
+        # starts the server as the hub does, tells which.
+        return [
+            INSTALLED.warned(
+                f"'jupyterhub-singleuser --version' did not finish within {timeout:.0f} s: "
+                "the ENTRYPOINT is slow, or ignores its arguments",
+                fix='Keep the entrypoint fast and end it with: exec "$@"',
                 evidence=evidence,
             ),
             IMPORTS.skipped("the command did not finish"),

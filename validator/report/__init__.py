@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from validator.findings import Report
+from validator.report.github import render_github, render_github_many, render_summary_many
 from validator.report.json import SCHEMA_VERSION, render_json, report_to_dict
 from validator.report.junit import render_junit, render_junit_many
 from validator.report.text import render_text
@@ -26,6 +27,7 @@ def _json(report: Report, color: bool) -> str:
 _RENDERERS: dict[str, Renderer] = {
     "text": render_text,
     "json": _json,
+    "github": render_github,
 }
 FORMATS: tuple[str, ...] = tuple(_RENDERERS)
 
@@ -46,9 +48,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "Renderer",
     "render",
+    "render_github",
+    "render_github_many",
     "render_json",
     "render_junit",
     "render_junit_many",
+    "render_summary_many",
     "render_text",
     "report_to_dict",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from validator.findings import Finding, Report
+from validator.findings import Finding, Report, Status
 
 SCHEMA_VERSION = 1
 
@@ -44,10 +44,44 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         # The model uses "" for "not recorded"; JSON says that with null.
         "started_at": report.started_at or None,
         "duration_s": report.duration_s,
+        "cached": report.cached,
         "error": report.error,
         "counts": report.counts(),
         "findings": [_finding_to_dict(f) for f in report.findings],
     }
+
+
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """The Report that ``report_to_dict`` wrote (the result cache stores that dict).
+
+    Verdict, exit code and counts are not read back: the Report derives them.
+    """
+    return Report(
+        reference=data["reference"],
+        profile=data["profile"],
+        hub_version=data["hub_version"],
+        validator_version=data["validator_version"],
+        findings=[
+            Finding(
+                check_id=f["id"],
+                status=Status(f["status"]),
+                message=f["message"],
+                title=f.get("title") or "",
+                fix=f.get("fix"),
+                evidence=f.get("evidence"),
+                duration_s=float(f.get("duration_s") or 0.0),
+                variant=f.get("variant"),
+            )
+            for f in data.get("findings") or []
+        ],
+        image_id=data.get("image_id"),
+        digest=data.get("digest"),
+        platform=data.get("platform"),
+        started_at=data.get("started_at") or "",
+        duration_s=float(data.get("duration_s") or 0.0),
+        error=data.get("error"),
+        cached=bool(data.get("cached", False)),
+    )
 
 
 def render_json(report: Report) -> str:

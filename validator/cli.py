@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -26,8 +24,9 @@ from validator.credentials import (
     PLAIN_PASSWORD_REFUSED,
     redact_logs,
 )
-from validator.errors import USAGE_OR_TOOL_ERROR, Interrupted, ValidatorError
+from validator.errors import USAGE_OR_TOOL_ERROR, ValidatorError
 from validator.findings import Report
+from validator.guard import exit_with
 from validator.image import docker_client
 from validator.options import Options
 from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
@@ -35,15 +34,10 @@ from validator.reference import parse_reference
 from validator.report import render, render_github_many, render_summary_many
 from validator.report.json import report_to_dict
 from validator.report.junit import render_junit_many
-from validator.sandbox import close_all, sweep
+from validator.sandbox import sweep
 from validator.validate import validate
 
 log = logging.getLogger("validator")
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM (docker stop, CI cancel) unwinds like Ctrl-C so every finally block runs.
-    raise KeyboardInterrupt
 
 
 def _print_profiles() -> None:
@@ -208,31 +202,7 @@ def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts
         return
     if not images:
         raise click.UsageError("give at least one IMAGE (or --list-profiles)")
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        code = _run(images, profile_name, opts)
-    except ValidatorError as exc:
-        click.echo(f"validate-image: error: {exc.one_line()}", err=True)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        click.echo(
-            f"validate-image: error: {Interrupted('interrupted').message}; "
-            "removed what this run created",
-            err=True,
-        )
-        code = Interrupted.exit_code
-    except Exception as exc:  # a bug: say so in one line, the traceback only on request
-        if opts["debug"]:
-            raise
-        click.echo(
-            f"validate-image: internal error: {type(exc).__name__}: {exc} "
-            "(run with --debug for the traceback)",
-            err=True,
-        )
-        code = USAGE_OR_TOOL_ERROR
-    finally:
-        close_all()
-    sys.exit(code)
+    exit_with("validate-image", lambda: _run(images, profile_name, opts), debug=opts["debug"])
 
 
 def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> int:

@@ -26,10 +26,9 @@ from validator.build.pipeline import Config, Outcome, Pipeline, TargetResult, li
 from validator.build.plan import EnvKind, plan
 from validator.build.publish import Credentials
 from validator.build.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_all
-from validator.errors import Interrupted, ValidatorError
+from validator.guard import exit_with
 from validator.image import docker_client
 from validator.profile import DEFAULT_PROFILE
-from validator.sandbox import close_all
 
 PASSWORD_ENV = "BUILD_IMAGES_REGISTRY_PASSWORD"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,21 +86,6 @@ def _load(templates: Path, catalogue: Path) -> Catalogue:
     return load_catalogue(catalogue, templates)
 
 
-def _run(action: Callable[[], int]) -> None:
-    """Errors as one line and an exit code, like validate-image."""
-    try:
-        code = action()
-    except ValidatorError as exc:
-        click.echo(f"build-images: error: {exc.one_line()}", err=True)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("build-images: error: interrupted", err=True)
-        code = Interrupted.exit_code
-    finally:
-        close_all()
-    sys.exit(code)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="build-images")
 def main() -> None:
@@ -137,7 +121,7 @@ def list_cmd(templates: Path, catalogue: Path) -> None:
             click.echo(f"{'':<12} {spec.description}")
         return 0
 
-    _run(action)
+    exit_with("build-images", action)
 
 
 @main.command()
@@ -183,7 +167,7 @@ def render(
                 click.echo(f"{key:<28} {path / 'Dockerfile'}")
         return 0
 
-    _run(action)
+    exit_with("build-images", action)
 
 
 @main.command("lint")
@@ -233,7 +217,7 @@ def lint_cmd(
         )
         return 0 if passed else 1
 
-    _run(action)
+    exit_with("build-images", action)
 
 
 @main.command()
@@ -330,7 +314,7 @@ def build(
         _summary(results)
         return 0 if all(r.outcome is Outcome.PASSED for r in results) else 1
 
-    _run(action)
+    exit_with("build-images", action)
 
 
 def _envs(choice: str) -> list[EnvKind]:

@@ -91,33 +91,52 @@ class ImageSpec:
     parent: str | None
     purpose: str
     buildargs: Mapping[str, str] = field(default_factory=dict)
+    # A directory shared with other images (they differ in build args); default: name.
+    context: str | None = None
 
     @property
     def context_dir(self) -> Path:
-        return IMAGES_DIR / self.name
+        return IMAGES_DIR / (self.context or self.name)
 
 
 def _spec(name: str, parent: str | None, purpose: str, **buildargs: str) -> tuple[str, ImageSpec]:
     return name, ImageSpec(name, parent, purpose, dict(buildargs))
 
 
+def _pip_env(name: str, purpose: str, packages: str) -> tuple[str, ImageSpec]:
+    """An image that is `base` plus a venv holding ``packages`` (tests/images/pip-env)."""
+    return name, ImageSpec(name, "base", purpose, {"PACKAGES": packages}, context="pip-env")
+
+
 IMAGES: dict[str, ImageSpec] = dict(
     [
         # Shared layers, not meant to be spawned themselves.
         _spec("base", None, "Python and user jovyan (1000:100); no Jupyter"),
-        _spec("jupyter-env", "base", f"jupyterhub {JUPYTERHUB_VERSION} + JupyterLab venv, no CMD"),
+        _pip_env(
+            "jupyter-env",
+            f"jupyterhub {JUPYTERHUB_VERSION} + JupyterLab venv",
+            f"jupyterhub=={JUPYTERHUB_VERSION} jupyterlab==4.6.6",
+        ),
         # Images that work.
         _spec("good", "jupyter-env", "works: CMD jupyterhub-singleuser"),
         _spec("good-entrypoint", "jupyter-env", 'works: entrypoint does setup, then exec "$@"'),
         # Images that fail, one cause each.
         _spec("plain", None, "no Python: jupyterhub-singleuser not found (exit 127)"),
-        _spec("hub-only", "base", "no jupyter_server: singleuser --version fails (ImportError)"),
-        _spec(
-            "old-singleuser",
-            "base",
-            "singleuser 1.5.1 on notebook 6: major < 2; serves, but no /lab",
+        _pip_env(
+            "hub-only",
+            "no jupyter_server: singleuser --version fails (ImportError)",
+            f"jupyterhub=={JUPYTERHUB_VERSION}",
         ),
-        _spec("buggy-singleuser", "base", "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range"),
+        _pip_env(
+            "old-singleuser",
+            "singleuser 1.5.1 on notebook 6: major < 2; the hub 5 token is refused",
+            "jupyterhub==1.5.1 notebook==6.5.7",
+        ),
+        _pip_env(
+            "buggy-singleuser",
+            "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range",
+            "jupyterhub==4.1.2 jupyterlab==4.1.2",
+        ),
         _spec("wrong-entrypoint", "jupyter-env", "entrypoint ignores its args, runs jupyter lab"),
         _spec("root-no-allow", "jupyter-env", "runs as root without --allow-root: exits 1"),
         _spec(
@@ -138,7 +157,7 @@ IMAGES: dict[str, ImageSpec] = dict(
         _spec(
             "crash-after-start",
             "jupyter-env",
-            "answers, then dies $CRASH_AFTER_SECONDS (8) s later",
+            "answers, then dies $CRASH_AFTER_SECONDS (3) s later",
         ),
         _spec("no-cmd", "jupyter-env", "no CMD and no ENTRYPOINT"),
         _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),

@@ -24,12 +24,12 @@ def _stages(dockerfile: str) -> list[str]:
 
 
 def _dockerfile(name: str) -> str:
-    return (IMAGES_DIR / name / "Dockerfile").read_text(encoding="utf-8")
+    return (IMAGES[name].context_dir / "Dockerfile").read_text(encoding="utf-8")
 
 
-def test_every_image_directory_is_registered_and_every_entry_has_a_dockerfile() -> None:
-    on_disk = {path.parent.name for path in IMAGES_DIR.glob("*/Dockerfile")}
-    assert on_disk == set(IMAGES)
+def test_every_image_directory_is_used_and_every_entry_has_a_dockerfile() -> None:
+    on_disk = {path.parent for path in IMAGES_DIR.glob("*/Dockerfile")}
+    assert on_disk == {spec.context_dir for spec in IMAGES.values()}
 
 
 def test_parents_come_before_their_children() -> None:

@@ -1,0 +1,3 @@
+from validator.service.cli import main
+
+main()

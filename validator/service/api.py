@@ -1,0 +1,429 @@
+"""The HTTP API: watches (admin token), results by image, tag or digest, SVG badges.
+
+Results and badges need the admin token too, unless JHIV_SERVICE_PUBLIC_RESULTS=1
+(a badge in a README cannot send a token).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from validator.credentials import Secret
+from validator.profile import DEFAULT_PROFILE, builtin_names
+from validator.reference import DOCKER_HUB
+from validator.service import auth, badge
+from validator.service.context import Service, service
+from validator.service.events import Ignored, push, registry_host
+from validator.service.matching import valid_repository_pattern, valid_tag_pattern
+from validator.service.secretbox import SecretKeyError
+from validator.service.store import (
+    DONE,
+    FAILED,
+    Duplicate,
+    ResolutionInfo,
+    ValidationInfo,
+    WatchInfo,
+    WatchSpec,
+)
+
+router = APIRouter(prefix="/api/v1")
+_bearer = HTTPBearer(auto_error=False, description="The admin token (JHIV_SERVICE_ADMIN_TOKEN)")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+ServiceDep = Annotated[Service, Depends(service)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check_admin(svc: Service, credentials: HTTPAuthorizationCredentials | None) -> None:
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    check = auth.bearer(header, svc.settings.admin_token.reveal())
+    if check is auth.Check.MISSING:
+        raise HTTPException(
+            401, "this needs the admin token: Authorization: Bearer TOKEN",
+            headers={"WWW-Authenticate": 'Bearer realm="jhiv-admin"'},
+        )  # fmt: skip
+    if check is auth.Check.WRONG:
+        raise HTTPException(403, "the admin token is not valid")
+
+
+def admin(svc: ServiceDep, credentials: BearerDep) -> Service:
+    _check_admin(svc, credentials)
+    return svc
+
+
+def reader(svc: ServiceDep, credentials: BearerDep) -> Service:
+    if not svc.settings.public_results:
+        _check_admin(svc, credentials)
+    return svc
+
+
+AdminDep = Annotated[Service, Depends(admin)]
+ReaderDep = Annotated[Service, Depends(reader)]
+
+
+# --- models -------------------------------------------------------------------------
+
+
+class WatchIn(BaseModel):
+    """A repository to validate on every push, for one profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: str = Field(
+        description="Registry host[:port] as pushers address it (docker.io for Docker Hub).",
+        examples=["registry.example.com:5000"],
+    )
+    repository: str = Field(
+        description="Repository path; `*` and `?` match any characters (`team/*`).",
+        examples=["team/notebook"],
+    )
+    tags: str = Field("*", description="Tag pattern (`*`, `v*`, `latest`).")
+    profile: str = Field(DEFAULT_PROFILE, description="Built-in profile the hub matches.")
+    insecure: bool = Field(False, description="The registry speaks plain HTTP or has no valid TLS.")
+    username: str | None = Field(None, description="Login at the registry, to pull.")
+    password: SecretStr | None = Field(
+        None, description="Password or read-only token; stored encrypted, never returned."
+    )
+    callback_url: str | None = Field(None, description="Where to POST each verdict.")
+    callback_secret: SecretStr | None = Field(
+        None, description="HMAC key of X-JHIV-Signature-256 on callbacks; stored encrypted."
+    )
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        host = registry_host(value.removeprefix("https://").removeprefix("http://"))
+        if not _HOST.match(host):
+            raise ValueError(f"{value!r} is not a registry host[:port]")
+        return host
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not valid_repository_pattern(value):
+            raise ValueError(f"{value!r} is not a repository path (lower case, / . _ - * ?)")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: str) -> str:
+        if not valid_tag_pattern(value):
+            raise ValueError(f"{value!r} is not a tag pattern")
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if value not in builtin_names():
+            raise ValueError(f"unknown profile {value!r}; one of {', '.join(builtin_names())}")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("callback_url must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> WatchIn:
+        if self.password is not None and not self.username:
+            raise ValueError("a password needs a username")
+        if self.registry == DOCKER_HUB and "/" not in self.repository:
+            self.repository = f"library/{self.repository}"
+        return self
+
+
+class WatchOut(BaseModel):
+    id: int
+    registry: str
+    repository: str
+    tags: str
+    profile: str
+    insecure: bool
+    username: str | None
+    has_password: bool
+    callback_url: str | None
+    has_callback_secret: bool
+    created_at: str | None
+
+
+class ValidationOut(BaseModel):
+    id: int
+    image: str = Field(description="registry/repository@digest: what was validated.")
+    registry: str
+    repository: str
+    tag: str = Field(description="The tag whose push queued the validation.")
+    tags: list[str] = Field(description="The tags that name this digest now.")
+    digest: str
+    profile: str
+    hub_version: str
+    status: str = Field(description="queued | running | done | failed")
+    verdict: str | None = Field(description="compatible | incompatible | error, once done")
+    error: str | None
+    attempts: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+    counts: dict[str, int] | None
+    links: dict[str, str]
+    report: dict[str, Any] | None = Field(
+        None, description="The validator's JSON report (docs/report-format.md), by id only."
+    )
+
+
+class PendingOut(BaseModel):
+    registry: str
+    repository: str
+    tag: str
+    status: str = Field(description="queued | running | failed: asking the registry")
+    error: str | None
+    attempts: int
+    created_at: str | None
+
+
+class ResultsOut(BaseModel):
+    query: str
+    digest: str | None = Field(description="For a tag: the digest it names now.")
+    validations: list[ValidationOut]
+    pending: list[PendingOut] = Field(description="Pushes whose digest is not known yet.")
+
+
+# --- watches --------------------------------------------------------------------------
+
+
+def _watch_out(info: WatchInfo) -> WatchOut:
+    return WatchOut(**info.__dict__)
+
+
+def _secret(value: SecretStr | None) -> Secret | None:
+    return Secret(value.get_secret_value()) if value is not None else None
+
+
+@router.post("/watches", status_code=201, response_model=WatchOut, tags=["watches"])
+def create_watch(body: WatchIn, svc: AdminDep) -> WatchOut:
+    """Watch a repository: every push of a matching tag is validated for the profile."""
+    spec = WatchSpec(
+        registry=body.registry,
+        repository=body.repository,
+        tags=body.tags,
+        profile=body.profile,
+        insecure=body.insecure,
+        username=body.username,
+        password=_secret(body.password),
+        callback_url=body.callback_url,
+        callback_secret=_secret(body.callback_secret),
+    )
+    try:
+        info = svc.store.create_watch(spec)
+    except SecretKeyError as exc:
+        raise HTTPException(503, exc.one_line()) from None
+    except Duplicate:
+        raise HTTPException(
+            409, "a watch with this registry, repository, tags and profile exists"
+        ) from None
+    svc.watches_changed()
+    return _watch_out(info)
+
+
+@router.get("/watches", response_model=list[WatchOut], tags=["watches"])
+def list_watches(svc: AdminDep) -> list[WatchOut]:
+    return [_watch_out(w) for w in svc.store.watches()]
+
+
+@router.get("/watches/{watch_id}", response_model=WatchOut, tags=["watches"])
+def get_watch(watch_id: int, svc: AdminDep) -> WatchOut:
+    info = svc.store.watch(watch_id)
+    if info is None:
+        raise HTTPException(404, f"no watch {watch_id}")
+    return _watch_out(info)
+
+
+@router.delete("/watches/{watch_id}", status_code=204, tags=["watches"])
+def delete_watch(watch_id: int, svc: AdminDep) -> Response:
+    """Delete the watch, its stored secrets and its jobs not yet started (results stay)."""
+    if not svc.store.delete_watch(watch_id):
+        raise HTTPException(404, f"no watch {watch_id}")
+    svc.watches_changed()
+    return Response(status_code=204)
+
+
+# --- results --------------------------------------------------------------------------
+
+
+def parse_image_query(text: str) -> tuple[str, str, str | None, str | None]:
+    """``host/repo``, ``host/repo:tag`` or ``host/repo@sha256:...`` -> parts.
+
+    Without a host (``team/img``), Docker Hub is meant, as in ``docker pull``.
+    """
+    name, _, digest = text.strip().partition("@")
+    if digest and not _DIGEST.match(digest):
+        raise ValueError(f"digest {digest!r} is not sha256: and 64 hex digits")
+    first, slash, rest = name.partition("/")
+    if not slash or not ("." in first or ":" in first or first == "localhost"):
+        first, rest = DOCKER_HUB, name
+    tag = None
+    last = rest.rsplit("/", 1)[-1]
+    if ":" in last:
+        tag = last.split(":", 1)[1]
+        rest = rest[: len(rest) - len(last)] + last.split(":", 1)[0]
+    checked = push(first, rest, tag or "latest")
+    if isinstance(checked, Ignored):
+        raise ValueError(checked.reason)
+    return checked.registry, checked.repository, tag, digest or None
+
+
+def _links(info: ValidationInfo) -> dict[str, str]:
+    image = quote(f"{info.registry}/{info.repository}@{info.digest}", safe="")
+    return {
+        "self": f"/api/v1/validations/{info.id}",
+        "badge": f"/api/v1/badge?image={image}&profile={info.profile}",
+    }
+
+
+def _validation_out(
+    info: ValidationInfo, tags: dict[str, list[str]], full: bool = False
+) -> ValidationOut:
+    return ValidationOut(
+        id=info.id,
+        image=f"{info.registry}/{info.repository}@{info.digest}",
+        registry=info.registry,
+        repository=info.repository,
+        tag=info.tag,
+        tags=tags.get(info.digest, []),
+        digest=info.digest,
+        profile=info.profile,
+        hub_version=info.hub_version,
+        status=info.status,
+        verdict=info.verdict,
+        error=info.error,
+        attempts=info.attempts,
+        created_at=info.created_at,
+        started_at=info.started_at,
+        finished_at=info.finished_at,
+        duration_s=info.duration_s,
+        counts=(info.report or {}).get("counts"),
+        links=_links(info),
+        report=info.report if full else None,
+    )
+
+
+def _pending_out(info: ResolutionInfo) -> PendingOut:
+    return PendingOut(
+        registry=info.registry,
+        repository=info.repository,
+        tag=info.tag,
+        status=info.status,
+        error=info.error,
+        attempts=info.attempts,
+        created_at=info.created_at,
+    )
+
+
+def _lookup(
+    svc: Service, image: str | None, digest: str | None, profile: str | None
+) -> tuple[str | None, list[ValidationInfo], list[ResolutionInfo]]:
+    store = svc.store
+    if image is None:
+        if digest is None or not _DIGEST.match(digest):
+            raise HTTPException(400, "give image=REGISTRY/REPOSITORY[:TAG|@DIGEST] or digest=")
+        return digest, store.by_digest(digest, profile), []
+    try:
+        registry, repository, tag, pinned = parse_image_query(image)
+    except ValueError as exc:
+        raise HTTPException(400, f"invalid image {image!r}: {exc}") from None
+    if pinned is not None:
+        return pinned, store.by_digest(pinned, profile), []
+    if tag is not None:
+        named = store.tag_digest(registry, repository, tag)
+        pending = store.resolutions(registry, repository, tag)
+        return named, store.by_digest(named, profile) if named else [], pending
+    return (
+        None,
+        store.by_repository(registry, repository, profile),
+        store.resolutions(registry, repository),
+    )
+
+
+def _results(
+    svc: Service, image: str | None, digest: str | None, profile: str | None
+) -> ResultsOut:
+    named, found, pending = _lookup(svc, image, digest, profile)
+    tags = svc.store.tags_of(sorted({v.digest for v in found}))
+    return ResultsOut(
+        query=image or digest or "",
+        digest=named,
+        validations=[_validation_out(v, tags) for v in found],
+        pending=[_pending_out(p) for p in pending],
+    )
+
+
+@router.get("/validations", response_model=ResultsOut, tags=["results"])
+async def results(
+    svc: ReaderDep,
+    image: Annotated[
+        str | None,
+        Query(
+            description="`host/repo` (every digest its tags named), `host/repo:tag` "
+            "(the digest the tag names now) or `host/repo@sha256:...`."
+        ),
+    ] = None,
+    digest: Annotated[str | None, Query(description="sha256:... alone")] = None,
+    profile: Annotated[str | None, Query(description="Only this profile's results")] = None,
+) -> ResultsOut:
+    """Validations of an image, a tag or a digest, newest first."""
+    return await run_in_threadpool(_results, svc, image, digest, profile)
+
+
+@router.get("/validations/{validation_id}", response_model=ValidationOut, tags=["results"])
+def validation(validation_id: int, svc: ReaderDep) -> ValidationOut:
+    """One validation with the validator's complete JSON report."""
+    info = svc.store.validation(validation_id)
+    if info is None:
+        raise HTTPException(404, f"no validation {validation_id}")
+    return _validation_out(info, svc.store.tags_of([info.digest]), full=True)
+
+
+def badge_state(found: list[ValidationInfo], pending: list[ResolutionInfo]) -> str:
+    if not found:
+        return "pending" if any(p.status != FAILED for p in pending) else "unknown"
+    latest = found[0] if len(found) == 1 else max(found, key=lambda v: v.id)
+    if latest.status == DONE:
+        return latest.verdict or "error"
+    return "failed" if latest.status == FAILED else "pending"
+
+
+@router.get(
+    "/badge",
+    tags=["results"],
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "An SVG badge."}},
+)
+async def image_badge(
+    svc: ReaderDep,
+    image: Annotated[str, Query(description="`host/repo:tag`, `host/repo@digest` or `host/repo`")],
+    profile: Annotated[
+        str | None, Query(description="The profile (default: the newest result)")
+    ] = None,
+) -> Response:
+    """`jupyterhub 5.4 | compatible`: the verdict for the image's current digest."""
+    _, found, pending = await run_in_threadpool(_lookup, svc, image, None, profile)
+    state = badge_state(found, pending)
+    hub = found[0].hub_version if found else None
+    return Response(
+        badge.for_result(hub, state),
+        media_type="image/svg+xml",
+        # Pushes change the answer: proxies and README renderers must ask again.
+        headers={"Cache-Control": "no-cache, max-age=0"},
+    )

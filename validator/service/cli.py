@@ -1,0 +1,131 @@
+"""``validate-image-service``: run the webhook service, and look after its secrets.
+
+    validate-image-service serve [--host 127.0.0.1] [--port 8080]
+    validate-image-service generate-key
+    validate-image-service rotate-keys
+    validate-image-service openapi
+
+Every secret comes from the environment or a file (see ``validator.service.settings``),
+never from an argument.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from validator import __version__
+from validator.errors import ValidatorError
+from validator.service.secretbox import SecretBox, generate_key
+from validator.service.settings import PREFIX, SETTINGS, Settings, load_settings
+from validator.service.store import Store
+
+log = logging.getLogger("validator.service")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidatorError as exc:
+        raise click.ClickException(exc.one_line()) from None
+
+
+def _settings_help() -> str:
+    # \b keeps click from re-wrapping the table into one paragraph.
+    lines = ["Settings (environment; secrets also as NAME_FILE):", "", "\b"]
+    for s in SETTINGS:
+        default = f" [default: {s.default}]" if s.default else ""
+        lines.append(f"{PREFIX}{s.env}{default}")
+        lines.append(f"    {s.help}")
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="validate-image-service")
+def main() -> None:
+    """The registry webhook service of jupyterhub-image-validator."""
+
+
+@main.command(epilog=_settings_help())
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(host: str, port: int, log_level: str) -> None:
+    """Receive registry webhooks and validate every pushed image."""
+    import uvicorn
+
+    from validator.service.app import create_app
+    from validator.service.runner import DockerRunner
+
+    settings = _settings()
+    level = getattr(logging, log_level.upper())
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
+    store = Store(settings.database_url.reveal(), SecretBox(settings.secret_keys))
+    log.info("Store: %s", store.engine.url.render_as_string(hide_password=True))
+    receivers = [
+        name
+        for name, secret in (
+            ("distribution, gitlab, harbor", settings.hook_token),
+            ("github", settings.github_secret),
+            ("dockerhub, quay", settings.url_token),
+        )
+        if secret is not None
+    ]
+    log.info("Receivers on: %s", "; ".join(receivers) or "none (set a hook token)")
+    app = create_app(settings, store, DockerRunner(keep_images=settings.keep_images))
+    # Our access log redacts URL tokens; uvicorn's would print them.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+
+
+@main.command("generate-key")
+def generate_key_command() -> None:
+    """Print a new encryption key (for JHIV_SERVICE_SECRET_KEYS)."""
+    click.echo(generate_key())
+
+
+@main.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored secret with the first key of JHIV_SERVICE_SECRET_KEYS.
+
+    \b
+    1. Put the new key first, the old ones after it; restart the service.
+    2. Run rotate-keys.
+    3. Remove the old keys; restart the service.
+    """
+    settings = _settings()
+    if not settings.secret_keys:
+        raise click.ClickException(f"no keys: set {PREFIX}SECRET_KEYS or {PREFIX}SECRET_KEYS_FILE")
+    store = Store(settings.database_url.reveal(), SecretBox(settings.secret_keys))
+    try:
+        store.create_schema()
+        count = store.rotate_secrets()
+    except ValidatorError as exc:
+        raise click.ClickException(exc.one_line()) from None
+    finally:
+        store.close()
+    click.echo(f"re-encrypted {count} secrets with the first key", err=True)
+
+
+@main.command()
+def openapi() -> None:
+    """Print the OpenAPI document of the service's HTTP API."""
+    from validator.credentials import Secret
+    from validator.service.app import create_app
+    from validator.service.runner import DockerRunner
+
+    settings = Settings(admin_token=Secret("unused"))
+    store = Store("sqlite://", SecretBox(()))
+    spec: dict[str, Any] = create_app(settings, store, DockerRunner(), start_worker=False).openapi()
+    click.echo(json.dumps(spec, indent=2))

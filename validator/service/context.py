@@ -1,0 +1,48 @@
+"""What the request handlers share: settings, store, worker, metrics, rate limiter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from validator.service.matching import WatchView
+from validator.service.metrics import Metrics
+from validator.service.ratelimit import RateLimiter
+from validator.service.settings import Settings
+from validator.service.store import Store
+from validator.service.worker import Worker
+
+# Watches change rarely and every webhook needs them: they are read from the database
+# at most this often (at once after a change made through this process).
+WATCHES_TTL_S = 5.0
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    worker: Worker
+    metrics: Metrics
+    limiter: RateLimiter
+    _views: tuple[WatchView, ...] | None = field(default=None, repr=False)
+    _read_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def watch_views(self) -> tuple[WatchView, ...]:
+        with self._lock:
+            if self._views is None or time.monotonic() - self._read_at > WATCHES_TTL_S:
+                self._views = tuple(w.view for w in self.store.watches())
+                self._read_at = time.monotonic()
+            return self._views
+
+    def watches_changed(self) -> None:
+        with self._lock:
+            self._views = None
+
+
+def service(request: Request) -> Service:
+    found: Service = request.app.state.service
+    return found

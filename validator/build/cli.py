@@ -26,6 +26,7 @@ from validator.build.pipeline import Config, Outcome, Pipeline, TargetResult, li
 from validator.build.plan import EnvKind, plan
 from validator.build.publish import Credentials
 from validator.build.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_all
+from validator.errors import USAGE_OR_TOOL_ERROR
 from validator.guard import exit_with
 from validator.image import docker_client
 from validator.profile import DEFAULT_PROFILE
@@ -84,6 +85,16 @@ def _hadolint_config() -> Path | None:
 
 def _load(templates: Path, catalogue: Path) -> Catalogue:
     return load_catalogue(catalogue, templates)
+
+
+def exit_code(results: list[TargetResult]) -> int:
+    """0 all passed; 2 a tool error (validation, describing, a refused push) decided the
+    run; 1 otherwise (a build failed or an image was found incompatible)."""
+    if all(r.outcome is Outcome.PASSED for r in results):
+        return 0
+    if any(r.outcome is Outcome.ERROR for r in results):
+        return USAGE_OR_TOOL_ERROR
+    return 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -312,7 +323,7 @@ def build(
         )
         results = Pipeline(config, docker_client(), _say).run(list(images))
         _summary(results)
-        return 0 if all(r.outcome is Outcome.PASSED for r in results) else 1
+        return exit_code(results)
 
     exit_with("build-images", action)
 

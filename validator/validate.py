@@ -136,12 +136,6 @@ def _skipped(stage: Stage, why: str) -> list[Finding]:
     return [check.skipped(why) for check in CATALOG.values() if check.stage is stage]
 
 
-def _skip_stage(report: Report, stage: Stage, why: str) -> None:
-    for check in CATALOG.values():
-        if check.stage is stage and report.status_of(check.id) is None:
-            report.add(check.skipped(why))
-
-
 def validate(
     reference: str | ImageRef,
     profile: Profile,
@@ -190,12 +184,13 @@ def validate(
     for finding in static_findings(image, profile):
         report.add(finding)
     if report.status_of("platform") is Status.FAIL:
-        _skip_stage(report, Stage.EXEC, "the image cannot run on this platform")
-        _skip_stage(report, Stage.RUNTIME, "the image cannot run on this platform")
+        why = "the image cannot run on this platform"
+        later = [*_skipped(Stage.EXEC, why), *_skipped(Stage.RUNTIME, why)]
     else:
         with Sandbox(client, keep=options.keep) as sandbox:
-            for finding in _exec_and_runtime(sandbox, image, profile, options):
-                report.add(finding)
+            later = _exec_and_runtime(sandbox, image, profile, options)
+    for finding in later:
+        report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)
     if cache is not None and report.digest is not None:
         cache.put(CacheKey.for_run(report.digest, profile, options, __version__), report)

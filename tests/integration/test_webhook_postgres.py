@@ -33,18 +33,23 @@ from sqlalchemy import create_engine, text
 from tests.conftest import unavailable
 from tests.support.registry import free_port
 from tests.support.webhook import DIGEST_A, DIGEST_B, digest_of, settings
+from tests.unit.test_webhook_store import (  # the same behaviours, run on PostgreSQL
+    _enqueue,
+    _watch,
+    test_a_digest_is_validated_once_per_profile,
+    test_deleting_a_watch_drops_its_queue_and_keeps_its_results,
+    test_replayed_delivery_is_refused_and_records_nothing,
+    test_resolution_queues_the_validation_unless_known,
+)
 from validator.credentials import Secret
-from validator.service import jobs
 from validator.service.events import Push
 from validator.service.secretbox import SecretBox, generate_key
 from validator.service.store import (
     Duplicate,
     Enqueue,
-    Replay,
     ResolveJob,
     Store,
     ValidateJob,
-    WatchSpec,
 )
 
 PASSWORD = "pw-" + secrets.token_hex(12)
@@ -226,19 +231,6 @@ def db(database: Database) -> Iterator[Store]:
     made.close()
 
 
-def _watch(db: Store, profile: str = "dockerspawner", **kw: object) -> int:
-    spec = WatchSpec("reg.example", "team/*", "*", profile, **kw)  # type: ignore[arg-type]
-    return db.create_watch(spec).id
-
-
-def _enqueue(db: Store, watch_id: int, push: Push) -> Enqueue:
-    info = db.watch(watch_id)
-    assert info is not None
-    prof = jobs.profile(info.profile)
-    key = jobs.validation_key(push.digest, prof) if push.digest else None
-    return Enqueue(push, info.view, key, prof.hub_version)
-
-
 def _in_thread(call: Callable[[], T], timeout: float) -> T:
     """``call()`` in another thread; fails the test if it blocks past ``timeout``."""
     result: list[T] = []
@@ -334,18 +326,6 @@ def test_rotate_keys_re_encrypts_every_secret(database: Database) -> None:
 # --- the queue ---------------------------------------------------------------------------
 
 
-def test_a_digest_is_validated_once_per_profile(db: Store) -> None:
-    spawner, z2jh = _watch(db, "dockerspawner"), _watch(db, "z2jh")
-    first = Push("reg.example", "team/nb", "v1", DIGEST_A)
-    again = Push("reg.example", "team/nb", "latest", DIGEST_A)  # same digest, new tag
-    accepted = db.accept([_enqueue(db, spawner, first), _enqueue(db, z2jh, first)])
-    assert (accepted.queued, accepted.deduplicated) == (2, 0)
-    accepted = db.accept([_enqueue(db, spawner, again)])
-    assert (accepted.queued, accepted.deduplicated) == (0, 1)
-    assert db.tag_digest("reg.example", "team/nb", "latest") == DIGEST_A
-    assert {v.profile for v in db.by_digest(DIGEST_A)} == {"dockerspawner", "z2jh"}
-
-
 def test_a_job_is_claimed_finished_and_a_failed_one_gets_a_new_chance(db: Store) -> None:
     watch = _watch(db)
     db.accept(
@@ -411,51 +391,6 @@ def test_the_store_reconnects_after_the_database_restarts(database: Database, db
     database.cluster.restart()
     job = db.claim()
     assert isinstance(job, ValidateJob) and job.digest == DIGEST_A
-
-
-def test_a_replayed_delivery_is_refused_and_records_nothing(db: Store) -> None:
-    watch = _watch(db)
-    item = _enqueue(db, watch, Push("reg.example", "team/a", "v1", DIGEST_A))
-    delivery = ("github", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
-    db.accept([item], delivery=delivery)
-    replay = _enqueue(db, watch, Push("reg.example", "team/b", "v1", DIGEST_B))
-    with pytest.raises(Replay):
-        db.accept([replay], delivery=delivery)
-    assert len(db.by_digest(DIGEST_A)) == 1
-    assert db.by_digest(DIGEST_B) == []
-    assert db.tag_digest("reg.example", "team/b", "v1") is None
-
-
-def test_resolution_queues_the_validation_unless_known(db: Store) -> None:
-    watch = _watch(db)
-    db.accept([_enqueue(db, watch, Push("reg.example", "team/a", "v1"))])
-    job = db.claim()
-    assert isinstance(job, ResolveJob)
-    prof = jobs.profile("dockerspawner")
-    key = jobs.validation_key(DIGEST_B, prof)
-    assert db.resolved(job, DIGEST_B, key, prof.hub_version, prof.name) is True
-    assert db.tag_digest("reg.example", "team/a", "v1") == DIGEST_B
-    db.accept([_enqueue(db, watch, Push("reg.example", "team/a", "v2"))])
-    second = db.claim()
-    assert isinstance(second, ResolveJob)
-    assert db.resolved(second, DIGEST_B, key, prof.hub_version, prof.name) is False
-
-
-def test_deleting_a_watch_drops_its_queue_and_keeps_its_results(db: Store) -> None:
-    watch = _watch(db)
-    db.accept([_enqueue(db, watch, Push("reg.example", "team/a", "v1", DIGEST_A))])
-    job = db.claim()
-    assert isinstance(job, ValidateJob)
-    db.finish(job, {"verdict": "compatible", "duration_s": 1.0, "counts": {"pass": 1}})
-    db.accept([_enqueue(db, watch, Push("reg.example", "team/b", "v1", DIGEST_B))])
-    db.accept([_enqueue(db, watch, Push("reg.example", "team/c", "v1"))])
-    assert db.delete_watch(watch)
-    assert db.claim() is None
-    assert [v.verdict for v in db.by_digest(DIGEST_A)] == ["compatible"]
-    assert db.by_digest(DIGEST_B) == []
-
-
-# --- what only a server with concurrent connections shows --------------------------------
 
 
 def test_a_job_locked_by_one_worker_is_skipped_by_the_next(database: Database, db: Store) -> None:
@@ -539,3 +474,11 @@ def test_simultaneous_deliveries_of_one_digest_queue_one_validation(database: Da
     finally:
         for store in stores:
             store.close()
+
+
+__all__ = [  # collected here with this module's PostgreSQL ``db`` fixture
+    "test_a_digest_is_validated_once_per_profile",
+    "test_deleting_a_watch_drops_its_queue_and_keeps_its_results",
+    "test_replayed_delivery_is_refused_and_records_nothing",
+    "test_resolution_queues_the_validation_unless_known",
+]

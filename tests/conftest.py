@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 from tests.support import images as test_images
-from validator.sandbox import LABEL, LABEL_PID
+from validator.sandbox import LABEL, LABEL_PID, pid_alive
 
 ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
 
@@ -71,6 +71,10 @@ def build_image(docker_client: docker.DockerClient) -> Callable[[str], str]:
     return build
 
 
+def _alive(pid: str) -> bool:
+    return pid.isdigit() and pid_alive(int(pid))
+
+
 def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False) -> set[str]:
     """Names of every container, network and volume carrying the validator's label.
 
@@ -86,18 +90,6 @@ def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False)
     return {
         name for name, labels in found if not orphans_only or not _alive(labels.get(LABEL_PID, ""))
     }
-
-
-def _alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @pytest.fixture(scope="session", autouse=True)

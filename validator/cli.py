@@ -32,7 +32,7 @@ from validator.options import Options
 from validator.profile import DEFAULT_PROFILE, list_profiles, load_profile
 from validator.reference import parse_reference
 from validator.report import render, render_github_many, render_summary_many
-from validator.report.json import report_to_dict
+from validator.report.json import render_json, report_to_dict
 from validator.report.junit import render_junit_many
 from validator.sandbox import sweep
 from validator.validate import validate
@@ -281,33 +281,39 @@ def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
     if color is None:
         color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     fmt = opts["fmt"]
-    if fmt == "json" and len(reports) > 1:
-        text = json.dumps([report_to_dict(r) for r in reports], indent=2) + "\n"
+    if fmt == "json":
+        text = _json_document(reports) + "\n"
     elif fmt == "github":  # one document: GitHub limits annotations per step, not per image
         text = render_github_many(reports, color) + "\n"
     else:
         text = "\n".join(render(r, fmt, color=color) for r in reports) + "\n"
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        _write(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
     junit: Path | None = opts["junit"]
     if junit is not None:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(render_junit_many(reports) + "\n", encoding="utf-8")
+        _write(junit, render_junit_many(reports) + "\n")
     _emit_ci_files(reports, opts)
+
+
+def _json_document(reports: list[Report]) -> str:
+    """One report as an object, several as an array (the documented JSON shapes)."""
+    if len(reports) == 1:
+        return render_json(reports[0])
+    return json.dumps([report_to_dict(r) for r in reports], indent=2)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _emit_ci_files(reports: list[Report], opts: dict[str, Any]) -> None:
     """--json and the GitHub job summary: files a CI job keeps beside the stdout report."""
     json_file: Path | None = opts["json_file"]
     if json_file is not None:
-        docs = [report_to_dict(r) for r in reports]
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(
-            json.dumps(docs if len(docs) > 1 else docs[0], indent=2) + "\n", encoding="utf-8"
-        )
+        _write(json_file, _json_document(reports) + "\n")
     summary: Path | None = opts["github_summary"]
     if summary is None and opts["fmt"] == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         summary = Path(os.environ["GITHUB_STEP_SUMMARY"])

@@ -265,7 +265,10 @@ def remove_labelled(client: docker.DockerClient, label_filter: str) -> int:
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (0 and below: never)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -282,7 +285,7 @@ def _dead_runs(labels_seen: Iterator[dict[str, str]]) -> set[str]:
         run, pid = labels.get(LABEL_RUN), labels.get(LABEL_PID, "")
         if not run or labels.get(LABEL_HOST) != host:
             continue  # another machine's run on a shared engine: not ours to judge
-        if not pid.isdigit() or not _pid_alive(int(pid)):
+        if not pid.isdigit() or not pid_alive(int(pid)):
             dead.add(run)
     return dead
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import docker
 
-from validator.build.engine import BuildInputs
-from validator.build.paths import default_dir
-from validator.build.pipeline import Config, Outcome, Pipeline, TargetResult
-from validator.build.render import RenderSettings
+from validator.images.engine import BuildInputs
+from validator.images.paths import default_dir
+from validator.images.pipeline import Config, Outcome, Pipeline, TargetResult
+from validator.images.render import RenderSettings
 
 DOCKER_STACKS_BASE_NOTEBOOK_MB = 828
 

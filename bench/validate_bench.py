@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support import images as test_images  # noqa: E402
-from validator.hubstub import StubHub  # noqa: E402
-from validator.profile import load_profile  # noqa: E402
-from validator.spawn import hub_environment  # noqa: E402
+from validator.profiles import load_profile  # noqa: E402
+from validator.runtime.hubstub import StubHub  # noqa: E402
+from validator.runtime.spawn import hub_environment  # noqa: E402
 
 EIGHT = [
     "good",

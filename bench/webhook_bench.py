@@ -32,7 +32,7 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import webhook as w  # noqa: E402
+from tests.support import service as w  # noqa: E402
 from tests.support.registry import free_port  # noqa: E402
 from validator.service.app import create_app  # noqa: E402
 

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 from tests.support import images as test_images
-from validator.sandbox import LABEL, LABEL_PID, pid_alive
+from validator.runtime.sandbox import LABEL, LABEL_PID, pid_alive
 
 ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
 

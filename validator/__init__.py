@@ -4,7 +4,7 @@ The data flows one way: reference -> profile -> image -> checks -> findings -> r
 """
 
 from validator.findings import Finding, Report, Status, Verdict
-from validator.profile import Profile, load_profile
+from validator.profiles import Profile, load_profile
 from validator.reference import ImageRef, parse_reference
 
 __version__ = "0.1.0"

@@ -27,7 +27,7 @@ from typing import Any
 
 from validator.findings import Report, Verdict
 from validator.options import Options
-from validator.profile import Profile
+from validator.profiles import Profile
 from validator.report.json import report_from_dict, report_to_dict
 
 APP_DIR = "jupyterhub-image-validator"

@@ -14,12 +14,12 @@ from typing import Any
 import docker
 import docker.errors
 
-from validator import registry
 from validator.errors import DockerUnavailable, ImageNotFound
-from validator.progress import PullObserver
-from validator.pull import pull
 from validator.reference import ImageRef
-from validator.registry import Manifest, RegistryAccess, RegistryUnreachable
+from validator.registry import client as registry
+from validator.registry.client import Manifest, RegistryAccess, RegistryUnreachable
+from validator.registry.progress import PullObserver
+from validator.registry.pull import pull
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from validator.registry import RegistryAccess
+from validator.registry.client import RegistryAccess
 
 
 @dataclass(frozen=True)

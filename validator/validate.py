@@ -30,11 +30,11 @@ from validator.checks.user import check_image_user
 from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, fetch, locate
 from validator.options import Options
-from validator.profile import Profile
-from validator.progress import observer_for
+from validator.profiles import Profile
 from validator.reference import ImageRef, parse_reference
-from validator.runtime import runtime_findings
-from validator.sandbox import Sandbox
+from validator.registry.progress import observer_for
+from validator.runtime.sandbox import Sandbox
+from validator.runtime.stage import runtime_findings
 
 log = logging.getLogger(__name__)
 

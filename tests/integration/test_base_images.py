@@ -58,7 +58,7 @@ def built(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathF
     out = tmp_path_factory.mktemp("build-images")
     ca = _ca_bundle()
     command = [
-        sys.executable, "-m", "validator.build", "build", "base",
+        sys.executable, "-m", "validator.images", "build", "base",
         "--hub", HUB,
         "--root-image", ROOT_IMAGE,
         "--repository-prefix", PREFIX,

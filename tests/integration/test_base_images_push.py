@@ -67,7 +67,7 @@ class Pushed:
 def push_command(prefix: str, out: Path) -> list[str]:
     """``build-images build base --push`` as a user types it, the password on stdin."""
     command = [
-        sys.executable, "-m", "validator.build", "build", "base",
+        sys.executable, "-m", "validator.images", "build", "base",
         "--hub", HUB,
         "--root-image", ROOT_IMAGE,
         "--repository-prefix", prefix,

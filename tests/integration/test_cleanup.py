@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from tests.conftest import labelled_objects, run_cli
-from validator.sandbox import LABEL
+from validator.runtime.sandbox import LABEL
 
 pytestmark = pytest.mark.docker
 

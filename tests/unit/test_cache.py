@@ -12,7 +12,7 @@ import pytest
 from validator.cache import CacheKey, ResultCache, cacheable, default_path
 from validator.findings import Finding, Report, Status
 from validator.options import Options
-from validator.profile import load_profile
+from validator.profiles import load_profile
 from validator.report.json import report_from_dict, report_to_dict
 
 DIGEST = "sha256:" + "ab" * 32

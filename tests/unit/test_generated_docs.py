@@ -29,9 +29,9 @@ def test_evidence_links() -> None:
 
 
 def test_docs_profiles_md_is_generated_from_the_model() -> None:
-    from validator.profile_doc import render_doc
+    from validator.profiles.doc import render_doc
 
     path = DOC.parent / "profiles.md"
     assert path.read_text() == render_doc(), (
-        "run: python -m validator.profile_doc > docs/profiles.md"
+        "run: python -m validator.profiles.doc > docs/profiles.md"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from validator.checks import Check, Stage, register
 from validator.findings import Finding
 from validator.image import ImageInfo
-from validator.profile import Profile
+from validator.profiles import Profile
 
 HOME_PATH = register(
     Check(

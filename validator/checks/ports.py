@@ -7,7 +7,7 @@ import re
 from validator.checks import Check, Stage, register
 from validator.findings import Finding
 from validator.image import ImageInfo
-from validator.profile import CommandMode, Profile
+from validator.profiles import CommandMode, Profile
 
 PORT_NOT_PINNED = register(
     Check(

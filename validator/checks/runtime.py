@@ -1,7 +1,7 @@
 """Runtime checks: the server started exactly as a hub would start it (catalogue #6-#15, #20).
 
 This module declares the checks and maps log symptoms to causes; the probing itself
-lives in validator.probes and the hub-like start in validator.spawn.
+lives in validator.runtime.probes and the hub-like start in validator.runtime.spawn.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import re
 
 from validator.checks import Check, Stage, register, tail
 from validator.findings import Finding
-from validator.profile import Profile
-from validator.sandbox import RunResult
+from validator.profiles import Profile
+from validator.runtime.sandbox import RunResult
 
 INSTALLED = register(
     Check(

@@ -15,9 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from validator.credentials import Secret
-from validator.profile import DEFAULT_PROFILE, builtin_names
+from validator.profiles import DEFAULT_PROFILE, builtin_names
 from validator.reference import DOCKER_HUB
+from validator.registry.credentials import Secret
 from validator.service import auth, badge
 from validator.service.context import Service, service
 from validator.service.events import Ignored, push, registry_host

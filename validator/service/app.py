@@ -32,7 +32,7 @@ DESCRIPTION = """\
 Validates every image pushed to a watched repository, as `validate-image` would, and
 keeps the verdicts: registries call the webhook receivers under `/hooks/`, the admin
 manages watches under `/api/v1/watches`, anyone with access reads results and badges.
-See docs/webhook-service.md.
+See docs/service.md.
 """
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from validator import __version__
-from validator.credentials import Secret
+from validator.registry.credentials import Secret
 from validator.service.auth import sign
 from validator.service.store import ValidationInfo
 

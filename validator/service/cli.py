@@ -121,7 +121,7 @@ def rotate_keys() -> None:
 @main.command()
 def openapi() -> None:
     """Print the OpenAPI document of the service's HTTP API."""
-    from validator.credentials import Secret
+    from validator.registry.credentials import Secret
     from validator.service.app import create_app
     from validator.service.runner import DockerRunner
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from validator.credentials import Secret
+from validator.registry.credentials import Secret
 from validator.service import auth, jobs
 from validator.service.context import Service, service
 from validator.service.events import Ignored, Parsed, PayloadError, Push, decode_json

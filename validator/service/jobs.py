@@ -8,10 +8,10 @@ from functools import lru_cache
 
 from validator import __version__
 from validator.cache import CacheKey
-from validator.credentials import Credentials
 from validator.options import Options
-from validator.profile import Profile, load_profile
-from validator.registry import RegistryAccess
+from validator.profiles import Profile, load_profile
+from validator.registry.client import RegistryAccess
+from validator.registry.credentials import Credentials
 from validator.service.store import WatchAccess
 
 # Validations by digest: a local copy with that digest is the same image, so "missing".

@@ -8,7 +8,6 @@ those fail the job at once, with the validator's message.
 
 from __future__ import annotations
 
-from validator.credentials import CredentialsError
 from validator.errors import (
     DockerUnavailable,
     ImageNotFound,
@@ -16,12 +15,13 @@ from validator.errors import (
     ProfileError,
     RegistryError,
 )
-from validator.registry import (
+from validator.registry.client import (
     PlatformUnavailable,
     RegistryAuthError,
     RegistryMismatch,
     RegistryTLSError,
 )
+from validator.registry.credentials import CredentialsError
 
 _PERMANENT: tuple[type[BaseException], ...] = (
     RegistryAuthError,

@@ -14,14 +14,14 @@ from typing import Protocol
 import docker
 import docker.errors
 
-from validator import registry
 from validator.findings import Report
 from validator.image import docker_client
 from validator.options import Options
-from validator.profile import Profile
+from validator.profiles import Profile
 from validator.reference import ImageRef
-from validator.registry import RegistryAccess
-from validator.sandbox import close_all, sweep
+from validator.registry import client as registry
+from validator.registry.client import RegistryAccess
+from validator.runtime.sandbox import close_all, sweep
 from validator.validate import validate
 
 log = logging.getLogger(__name__)

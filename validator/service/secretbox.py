@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from validator.credentials import Secret
 from validator.errors import ValidatorError
+from validator.registry.credentials import Secret
 
 
 class SecretKeyError(ValidatorError):

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.cache import APP_DIR
-from validator.credentials import Secret
 from validator.errors import ValidatorError
+from validator.registry.credentials import Secret
 from validator.service.secretbox import parse_keys
 
 PREFIX = "JHIV_SERVICE_"
@@ -32,7 +32,7 @@ class Setting:
     secret: bool = False
 
 
-# The documentation of every setting (docs/webhook-service.md shows this table).
+# The documentation of every setting (docs/service.md shows this table).
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "SQLAlchemy URL of the store; a PostgreSQL URL in production "
             "(postgresql+psycopg://user@host/db).", "sqlite:///<data dir>/service.sqlite3",

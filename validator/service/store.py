@@ -51,7 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from validator.credentials import Secret
+from validator.registry.credentials import Secret
 from validator.service.events import Push
 from validator.service.matching import WatchView
 from validator.service.secretbox import SecretBox

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from validator.credentials import Secret, scrub
 from validator.errors import ValidatorError
 from validator.findings import Verdict
 from validator.reference import ImageRef
+from validator.registry.credentials import Secret, scrub
 from validator.report.json import report_to_dict
 from validator.service import callback, jobs
 from validator.service.metrics import Metrics

@@ -1,0 +1,224 @@
+"""Profiles: the built-in YAML files, overrides, schema errors, and ``extends``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from validator.errors import ProfileError
+from validator.profiles import (
+    DEFAULT_PROFILE,
+    CommandMode,
+    Profile,
+    builtin_names,
+    list_profiles,
+    load_profile,
+)
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_builtin_names() -> None:
+    assert builtin_names() == ["dockerspawner", "jupyter4nfdi", "z2jh"]
+    assert [p.name for p in list_profiles()] == builtin_names()
+
+
+def test_default_profile_is_jupyter4nfdi() -> None:
+    profile = load_profile()
+    assert DEFAULT_PROFILE == "jupyter4nfdi"
+    assert profile.name == "jupyter4nfdi"
+    assert profile.hub_version == "5.4.6"
+    assert profile.hub_major == 5
+    assert profile.spawner == "kubespawner"
+    # Both ways the Outpost may start the server: the image CMD and jupyterhub-singleuser.
+    assert profile.command_modes == [CommandMode.IMAGE, CommandMode.SINGLEUSER]
+    assert profile.port == 48123
+    assert profile.server_name == "jsc-cloud"
+    assert profile.service_prefix == "/user/validator/jsc-cloud/"
+    assert profile.uid is None
+    assert profile.allow_privilege_escalation is False
+    assert profile.start_timeout == 300
+
+
+def test_dockerspawner_profile() -> None:
+    profile = load_profile("dockerspawner")
+    assert profile.spawner == "dockerspawner"
+    assert profile.command_modes == [CommandMode.IMAGE]
+    assert profile.port == 8888
+    assert profile.uid is None
+    assert profile.server_name == ""
+    assert profile.service_prefix == "/user/validator/"
+    assert profile.allow_privilege_escalation is True
+    assert profile.start_timeout == 60
+
+
+def test_z2jh_profile() -> None:
+    profile = load_profile("z2jh")
+    assert profile.spawner == "kubespawner"
+    assert profile.command_modes == [CommandMode.SINGLEUSER]
+    assert (profile.uid, profile.gid, profile.fs_gid) == (1000, 100, 100)
+    assert profile.home_volume == "/home/jovyan"
+    assert profile.allow_privilege_escalation is False
+
+
+def test_profiles_are_frozen() -> None:
+    profile = load_profile("z2jh")
+    with pytest.raises(ValueError):
+        profile.port = 1
+
+
+def test_overrides_replace_fields_and_keep_the_original() -> None:
+    base = load_profile("dockerspawner")
+    changed = base.with_overrides(port=9999, hub_version="4.1.6", mount_path="/mnt/data/")
+    assert (changed.port, changed.hub_version, changed.hub_major) == (9999, "4.1.6", 4)
+    assert changed.mount_path == "/mnt/data"  # normalised like a value from YAML
+    assert base.port == 8888
+
+
+def test_overrides_of_none_keep_the_profile() -> None:
+    base = load_profile("z2jh")
+    assert base.with_overrides(port=None, uid=None) is base
+
+
+def test_overrides_are_validated_all_at_once() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile().with_overrides(port=0, hub_version="5", mount_path="relative/path")
+    message = caught.value.one_line()
+    assert "\n" not in message
+    assert "'jupyter4nfdi'" in message
+    for field in ("port", "hub_version", "mount_path"):
+        assert f"{field}:" in message
+    assert "'5'" in message
+
+
+def test_a_file_with_many_errors_reports_them_on_one_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "bad.yaml",
+        "hub_version: abc\nport: 0\ncommand_modes: []\nplatform: amd64\nbogus: 1\n",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    message = caught.value.one_line()
+    assert "\n" not in message
+    assert repr(path) in message
+    for field in ("hub_version", "port", "command_modes", "platform", "bogus"):
+        assert f"{field}:" in message
+    assert "'abc'" in message
+    assert caught.value.hint is not None
+
+
+def test_a_missing_required_field_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path / "min.yaml", "hub_version: 5.4.6\n")
+    with pytest.raises(ProfileError, match="command_modes"):
+        load_profile(path)
+
+
+def test_a_minimal_file_gets_defaults_and_its_file_name(tmp_path: Path) -> None:
+    path = _write(tmp_path / "my-hub.yaml", 'hub_version: "5.3.0"\ncommand_modes: [image]\n')
+    profile = load_profile(path)
+    assert isinstance(profile, Profile)
+    assert profile.name == "my-hub"
+    assert (profile.port, profile.platform, profile.user_name) == (8888, "linux/amd64", "validator")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("- just\n- a list\n", "must be a mapping"), ("", "must be a mapping")],
+)
+def test_a_file_that_is_not_a_mapping(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ProfileError, match=expected):
+        load_profile(_write(tmp_path / "list.yaml", text))
+
+
+def test_invalid_yaml_is_a_profile_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="not valid YAML"):
+        load_profile(_write(tmp_path / "broken.yaml", "port: [\n"))
+
+
+def test_invalid_yaml_error_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile(_write(tmp_path / "broken.yaml", "port: [\n"))
+    assert "\n" not in caught.value.one_line()
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "absent.yaml")
+    with pytest.raises(ProfileError, match="cannot read profile") as caught:
+        load_profile(path)
+    assert repr(path) in str(caught.value)
+
+
+def test_an_unknown_name_lists_the_choices() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile("jupyter5nfdi")
+    assert "unknown profile 'jupyter5nfdi'" in str(caught.value)
+    hint = caught.value.hint or ""
+    for name in builtin_names():
+        assert name in hint
+
+
+def test_extends_a_builtin(tmp_path: Path) -> None:
+    path = _write(tmp_path / "campus.yaml", "extends: z2jh\nport: 9999\nhub_version: 5.2.1\n")
+    profile = load_profile(path)
+    assert (profile.port, profile.hub_version) == (9999, "5.2.1")
+    # Everything else comes from z2jh.
+    assert profile.uid == 1000
+    assert profile.home_volume == "/home/jovyan"
+    assert profile.command_modes == [CommandMode.SINGLEUSER]
+
+
+def test_extends_a_chain_of_files(tmp_path: Path) -> None:
+    middle = _write(tmp_path / "middle.yaml", "extends: dockerspawner\nport: 7000\nuid: 1234\n")
+    leaf = _write(tmp_path / "leaf.yaml", f"extends: {middle}\nport: 7001\n")
+    profile = load_profile(leaf)
+    assert (profile.port, profile.uid, profile.spawner) == (7001, 1234, "dockerspawner")
+
+
+def test_an_extending_profile_keeps_its_own_name(tmp_path: Path) -> None:
+    path = _write(tmp_path / "campus.yaml", "extends: z2jh\nport: 9999\n")
+    assert load_profile(path).name == "campus"
+
+
+def test_an_explicit_name_wins_over_the_parent(tmp_path: Path) -> None:
+    path = _write(tmp_path / "campus.yaml", "extends: z2jh\nname: campus\n")
+    assert load_profile(path).name == "campus"
+
+
+def test_extends_errors_are_checked_after_merging(tmp_path: Path) -> None:
+    path = _write(tmp_path / "bad-child.yaml", "extends: z2jh\nuid: -1\n")
+    with pytest.raises(ProfileError, match="uid:"):
+        load_profile(path)
+
+
+def test_extends_an_unknown_profile(tmp_path: Path) -> None:
+    path = _write(tmp_path / "orphan.yaml", "extends: no-such-profile\n")
+    with pytest.raises(ProfileError, match="unknown profile 'no-such-profile'"):
+        load_profile(path)
+
+
+def test_extends_must_be_a_name(tmp_path: Path) -> None:
+    path = _write(tmp_path / "odd.yaml", "extends: [z2jh]\n")
+    with pytest.raises(ProfileError, match="extends must be a profile name"):
+        load_profile(path)
+
+
+def test_extends_loop_is_reported(tmp_path: Path) -> None:
+    a, b = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
+    _write(tmp_path / "a.yaml", f"extends: {b}\n")
+    _write(tmp_path / "b.yaml", f"extends: {a}\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(a)
+    message = str(caught.value)
+    assert "loops" in message
+    assert f"{a} -> {b} -> {a}" in message
+
+
+def test_extends_itself_is_a_loop(tmp_path: Path) -> None:
+    path = str(tmp_path / "self.yaml")
+    _write(tmp_path / "self.yaml", f"extends: {path}\n")
+    with pytest.raises(ProfileError, match="loops"):
+        load_profile(path)

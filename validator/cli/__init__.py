@@ -1,0 +1,1 @@
+"""The command lines: validate-image, and what every command shares."""

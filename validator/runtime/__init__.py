@@ -1,0 +1,1 @@
+"""Starting the image as a hub would: sandbox, spawn, stub hub, the runtime stage."""

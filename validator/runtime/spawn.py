@@ -1,0 +1,231 @@
+"""Start a candidate exactly as a hub would: environment, command, user, volumes.
+
+``hub_environment`` and ``spawn_command`` are pure (what the hub's Spawner computes);
+``start_candidate`` and ``wait_until_up`` do the Docker and HTTP work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import docker.errors
+import docker.types
+import requests
+from docker.models.containers import Container
+
+from validator.image import ImageInfo
+from validator.profiles import CommandMode, Profile
+from validator.runtime.listening import Listener, parse_proc_net_tcp
+from validator.runtime.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+# Below this status the hub counts a server as up, even a 404 (utils.wait_for_http_server).
+HUB_UP_BELOW = 500
+
+
+def oauth_client_id(profile: Profile) -> str:
+    client_id = f"jupyterhub-user-{quote(profile.user_name, safe='')}"
+    if profile.server_name:
+        client_id += f"-{quote(profile.server_name, safe='')}"
+    return client_id
+
+
+def access_scopes(profile: Profile) -> list[str]:
+    return [
+        f"access:servers!server={profile.user_name}/{profile.server_name}",
+        f"access:servers!user={profile.user_name}",
+    ]
+
+
+def hub_environment(profile: Profile, *, api_url: str, token: str) -> dict[str, str]:
+    """The variables JupyterHub 5's Spawner.get_env() gives a server (contract §1)."""
+    prefix = profile.service_prefix
+    scopes = json.dumps(access_scopes(profile))
+    env = {
+        "JUPYTERHUB_API_TOKEN": token,
+        "JPY_API_TOKEN": token,
+        "JUPYTERHUB_CLIENT_ID": oauth_client_id(profile),
+        "JUPYTERHUB_API_URL": api_url,
+        "JUPYTERHUB_ACTIVITY_URL": f"{api_url}/users/{quote(profile.user_name, safe='')}/activity",
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_SERVICE_PREFIX": prefix,
+        "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{profile.port}{prefix}",
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+        "JUPYTERHUB_OAUTH_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
+        "JUPYTERHUB_USER": profile.user_name,
+        "JUPYTERHUB_SERVER_NAME": profile.server_name,
+        "JUPYTERHUB_HOST": "",
+        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+    }
+    if profile.home_volume:
+        env["JUPYTERHUB_ROOT_DIR"] = profile.home_volume
+    return env
+
+
+def spawn_command(mode: CommandMode) -> list[str] | None:
+    """None keeps the image CMD; z2jh's cmd replaces CMD and keeps the ENTRYPOINT."""
+    return ["jupyterhub-singleuser"] if mode is CommandMode.SINGLEUSER else None
+
+
+def mode_label(mode: CommandMode) -> str:
+    return "image CMD" if mode is CommandMode.IMAGE else "cmd jupyterhub-singleuser"
+
+
+def volume_options(profile: Profile) -> dict[str, str]:
+    """An empty volume owned the way the platform creates it.
+
+    With fsGroup (z2jh) Kubernetes gives the volume root to that group, setgid and
+    group-writable. Without one we cannot know the platform's choice and make the
+    volume writable for any uid, like /tmp, so only the image decides the outcome.
+    """
+    mode = f"uid=0,gid={profile.fs_gid},mode=2775" if profile.fs_gid is not None else "mode=1777"
+    return {"type": "tmpfs", "device": "tmpfs", "o": f"{mode},size=256m"}
+
+
+@dataclass
+class Candidate:
+    """A server container started like a hub starts it."""
+
+    container: Container
+    ip: str
+    port: int
+    prefix: str
+    token: str
+    mode: CommandMode
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ip}:{self.port}{self.prefix}"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def exit_code(self) -> int | None:
+        """None while running; the exit code once the container has stopped."""
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            return -1
+        state = self.container.attrs.get("State", {})
+        if state.get("Running") or state.get("Status") == "created":
+            return None
+        return int(state.get("ExitCode", -1))
+
+    def logs(self) -> str:
+        try:
+            raw: bytes = self.container.logs(stdout=True, stderr=True)
+        except docker.errors.APIError:
+            return ""
+        return raw.decode("utf-8", "replace")
+
+    def listeners(self) -> list[Listener] | None:
+        """Listening TCP sockets in the container, or None if they cannot be read."""
+        try:
+            result = self.container.exec_run(
+                ["cat", "/proc/net/tcp", "/proc/net/tcp6"], user="0", demux=False
+            )
+        except docker.errors.APIError:
+            return None
+        if result.exit_code not in (0, 1) or not result.output:
+            return None
+        return parse_proc_net_tcp(result.output.decode("ascii", "replace"))
+
+
+def start_candidate(
+    sandbox: Sandbox,
+    image: ImageInfo,
+    profile: Profile,
+    mode: CommandMode,
+    *,
+    network: str,
+    env: dict[str, str],
+    token: str,
+    user: str | None,
+) -> Candidate:
+    mounts = []
+    for target in dict.fromkeys(p for p in (profile.home_volume, profile.mount_path) if p):
+        volume = sandbox.client.volumes.create(
+            sandbox.name("vol"),
+            driver="local",
+            driver_opts=volume_options(profile),
+            labels=sandbox.labels,
+        )
+        mounts.append(docker.types.Mount(target, volume.name, type="volume", no_copy=True))
+    extra: dict[str, Any] = {"mounts": mounts} if mounts else {}
+    if profile.fs_gid is not None:
+        extra["group_add"] = [str(profile.fs_gid)]
+    tc = sandbox.container(
+        image.id,
+        command=spawn_command(mode),
+        user=user,
+        env=env,
+        network=network,
+        allow_privilege_escalation=profile.allow_privilege_escalation,
+        **extra,
+    )
+    tc.start()
+    container = tc.get_wrapped_container()
+    container.reload()
+    ip = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    log.info("Started candidate %s (%s) at %s", container.short_id, mode_label(mode), ip)
+    return Candidate(container, ip, profile.port, profile.service_prefix, token, mode)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """How the wait for the server's first answer ended."""
+
+    seconds: float | None  # time to the first answer below 500, if any
+    status: int | None = None
+    exit_code: int | None = None  # the container exited
+    listeners: list[Listener] | None = None  # set when it listens, but not where expected
+    timed_out: bool = False
+
+
+def _misplaced(listeners: list[Listener], port: int) -> bool:
+    """The server listens somewhere, but not on the hub's port on a reachable address."""
+    reachable = [x for x in listeners if x.port == port and not x.is_loopback]
+    return bool(listeners) and not reachable
+
+
+def wait_until_up(
+    candidate: Candidate, timeout: float, *, ready_banner: str, cancel: threading.Event
+) -> UpResult:
+    """Poll {prefix}api like the hub does; return as soon as the outcome is known."""
+    session = requests.Session()
+    deadline = candidate.started_at + timeout
+    next_listen_check = 0.0
+    while not cancel.is_set():
+        now = time.monotonic()
+        try:
+            # A short connect timeout: once a container dies its address stops answering
+            # at all, and the exit check below must not wait behind it.
+            response = session.get(candidate.url + "api", timeout=(0.5, 5), allow_redirects=False)
+            if response.status_code < HUB_UP_BELOW:
+                return UpResult(seconds=now - candidate.started_at, status=response.status_code)
+        except requests.RequestException:
+            pass
+        exit_code = candidate.exit_code()
+        if exit_code is not None:
+            return UpResult(seconds=None, exit_code=exit_code)
+        # A server that announced itself but listens elsewhere will never answer: stop now.
+        if now >= next_listen_check:
+            next_listen_check = now + 1.0
+            if ready_banner in candidate.logs():
+                listeners = candidate.listeners()
+                if listeners is not None and _misplaced(listeners, candidate.port):
+                    return UpResult(seconds=None, listeners=listeners)
+        if now >= deadline:
+            return UpResult(seconds=None, timed_out=True, listeners=candidate.listeners())
+        time.sleep(0.1)
+    return UpResult(seconds=None)

@@ -18,15 +18,10 @@ import docker.errors
 import pytest
 
 from tests.support import images as test_images
+from tests.support.skip import unavailable
 from validator.runtime.sandbox import LABEL, LABEL_PID, pid_alive
 
 ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("JHIV_REQUIRE_DOCKER") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,9 +28,10 @@ import docker.errors
 import pytest
 import requests
 
-from tests.conftest import ROOT_IMAGE, unavailable
+from tests.conftest import ROOT_IMAGE
 from tests.integration.test_base_images import HUB, _ca_bundle
 from tests.support.registry import REGISTRY_BIN, TestRegistry
+from tests.support.skip import unavailable
 
 pytestmark = pytest.mark.docker
 

@@ -26,6 +26,7 @@ import docker.errors
 import pytest
 
 from tests.support.registry import REGISTRY_BIN, TestRegistry, free_port
+from tests.support.skip import unavailable
 
 pytestmark = pytest.mark.docker
 
@@ -33,17 +34,11 @@ PASSWORD = "jhiv-" + secrets.token_urlsafe(18)
 USER = "jhiv-user"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("JHIV_REQUIRE_DOCKER") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestRegistry]:
     for tool in (REGISTRY_BIN, "htpasswd", "openssl"):
         if shutil.which(tool) is None:
-            _unavailable(f"{tool} is missing: run scripts/setup-registry.sh")
+            unavailable(f"{tool} is missing: run scripts/setup-registry.sh")
     reg = TestRegistry(tmp_path_factory.mktemp("registry"), username=USER, password=PASSWORD)
     STARTED.add(reg.host)
     try:

@@ -30,9 +30,9 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import unavailable
 from tests.support.registry import free_port
 from tests.support.service import DIGEST_A, DIGEST_B, digest_of, settings
+from tests.support.skip import unavailable
 from tests.unit.service.test_store import (  # the same behaviours, run on PostgreSQL
     _enqueue,
     _watch,

@@ -16,9 +16,9 @@ import docker
 import pytest
 import requests
 
-from tests.conftest import unavailable
 from tests.support.registry import REGISTRY_BIN, TestRegistry
 from tests.support.service_process import ServiceProcess, notifying_registry
+from tests.support.skip import unavailable
 from validator.service.secretbox import generate_key
 
 pytestmark = pytest.mark.docker

@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import pytest
 
-from tests.conftest import unavailable
+from tests.support.skip import unavailable
 
 from .hub import REFEREE_LABEL, RealHub, default_venv
 

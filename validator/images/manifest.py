@@ -10,74 +10,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from typing import Any
 
 import docker
 
 from validator.errors import ValidatorError
+from validator.images.facts import MARKER as _MARKER
 from validator.runtime.sandbox import Sandbox
 
 MANIFEST_SCHEMA_VERSION = 1
-_MARKER = "JHIV-FACTS "
 
-# Runs inside the image with its python3. Standard library only: it must work in
-# every image of the chain, the foundation included.
-_FACTS_SCRIPT = r"""
-import glob, json, platform, sys
-from importlib import metadata
 
-def os_release():
-    fields = {}
-    try:
-        for line in open("/etc/os-release", encoding="utf-8"):
-            key, _, value = line.rstrip("\n").partition("=")
-            if key:
-                fields[key] = value.strip('"')
-    except OSError:
-        pass
-    return fields
-
-def apt_packages():
-    packages, entry = [], {}
-    try:
-        lines = open("/var/lib/dpkg/status", encoding="utf-8").read().splitlines()
-    except OSError:
-        return packages
-    for line in lines + [""]:
-        if not line:
-            if entry.get("Status", "").endswith(" installed"):
-                packages.append([entry.get("Package", ""), entry.get("Version", "")])
-            entry = {}
-        elif not line.startswith(" ") and ":" in line:
-            key, _, value = line.partition(":")
-            entry[key] = value.strip()
-    return sorted(packages)
-
-def conda_packages():
-    found = []
-    for path in glob.glob(sys.prefix + "/conda-meta/*.json"):
-        try:
-            data = json.load(open(path, encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        found.append([data.get("name", ""), data.get("version", ""), data.get("channel", "")])
-    return sorted(found)
-
-python_packages = sorted(
-    {(d.metadata["Name"] or "", d.version) for d in metadata.distributions()},
-    key=lambda p: p[0].lower(),
-)
-facts = {
-    "python_version": platform.python_version(),
-    "python_executable": sys.executable,
-    "prefix": sys.prefix,
-    "os_release": os_release(),
-    "python_packages": [list(p) for p in python_packages],
-    "conda_packages": conda_packages(),
-    "apt_packages": apt_packages(),
-}
-print("JHIV-FACTS " + json.dumps(facts), flush=True)
-"""
+def _facts_script() -> str:
+    """The source of ``facts.py``, run in the image as ``python3 -c``: the image need
+    not have this package installed."""
+    return resources.files("validator.images").joinpath("facts.py").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -119,7 +67,7 @@ def parse_facts(output: str) -> ImageFacts:
 
 def collect_facts(client: docker.DockerClient, image: str, timeout: float = 120) -> ImageFacts:
     with Sandbox(client) as sandbox:
-        run = sandbox.run_to_end(image, ["python3", "-c", _FACTS_SCRIPT], timeout=timeout)
+        run = sandbox.run_to_end(image, ["python3", "-c", _facts_script()], timeout=timeout)
     if run.start_error or run.exit_code != 0:
         raise ValidatorError(
             f"cannot read the packages of {image}: "

@@ -1,23 +1,34 @@
 """Where the templates and the catalogue are, and which commit they come from.
 
-Both live at the top of a clone (``templates/``, ``base-images/``), not in the
-package: they are the project's data, edited in place. From an installed package
-without a clone, pass --templates and --catalogue.
+Both live at the top of a clone (``templates/``, ``base-images/``): they are the
+project's data, edited in place. A built wheel carries a copy of them (and of
+``.hadolint.yaml``) as package data under ``validator/images/data/``, so
+``build-images`` works from a pip install too.
 """
 
 from __future__ import annotations
 
 import subprocess
+from importlib import resources
 from pathlib import Path
 
-# validator/images/paths.py -> the clone's top directory.
+# validator/images/paths.py -> the clone's top directory (a clone or an editable install).
 _CLONE = Path(__file__).resolve().parents[2]
 
 
+def _package_data() -> Path:
+    # An installed wheel is a plain directory, never a zip, so a Path is enough.
+    return Path(str(resources.files("validator.images") / "data"))
+
+
 def default_dir(name: str) -> Path:
-    """``./name`` when it exists (running from a clone), else the clone the package is in."""
-    here = Path.cwd() / name
-    return here if here.exists() else _CLONE / name
+    """``./name`` when it exists (running from a clone), else the installed package's
+    copy, else the top of the clone the package is in."""
+    for base in (Path.cwd(), _package_data(), _CLONE):
+        candidate = base / name
+        if candidate.exists():
+            return candidate
+    return _CLONE / name
 
 
 def git_commit(directory: Path) -> str | None:

@@ -135,3 +135,26 @@ def test_build_images_renders_from_the_wheel(installed: Path, tmp_path: Path) ->
     # base and its parent, the foundation, each get a context.
     assert len(dockerfiles) >= 2, result.stdout
     assert all("FROM" in d.read_text() for d in dockerfiles)
+
+
+@pytest.mark.parametrize("module", ["validator.checks.doc", "validator.profiles.doc"])
+def test_the_doc_generators_run_from_the_wheel(
+    installed: Path, tmp_path: Path, module: str
+) -> None:
+    result = _run(installed, tmp_path, "python", "-m", module)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# ")
+
+
+def test_the_facts_program_ships_and_runs(installed: Path, tmp_path: Path) -> None:
+    # What collect_facts hands to an image's python3, run here with the venv's python.
+    program = (
+        "import subprocess, sys\n"
+        "from validator.images.manifest import _facts_script, parse_facts\n"
+        "out = subprocess.run([sys.executable, '-c', _facts_script()],"
+        " capture_output=True, text=True, check=True).stdout\n"
+        "print(parse_facts(out).python_version)\n"
+    )
+    result = _run(installed, tmp_path, "python", "-c", program)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ".".join(map(str, sys.version_info[:3]))

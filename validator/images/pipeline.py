@@ -32,6 +32,7 @@ from validator.images.plan import EnvKind, Target, parent_target, plan
 from validator.images.render import RenderSettings, render_all, render_dockerfile
 from validator.images.tags import TagFacts, tags_for
 from validator.images.verify import verify
+from validator.registry.credentials import Credentials
 from validator.report.json import render_json
 
 Say = Callable[[str], None]
@@ -74,7 +75,7 @@ class Config:
     repository_prefix: str = "jhiv"
     hadolint_config: Path | None = None
     push: bool = False
-    credentials: publish.Credentials | None = None
+    credentials: Credentials | None = None
     verbose: bool = False
 
 

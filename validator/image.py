@@ -14,10 +14,10 @@ from typing import Any
 import docker
 import docker.errors
 
-from validator.errors import DockerUnavailable, ImageNotFound
+from validator.errors import DockerUnavailable, ImageNotFound, RegistryUnreachable
 from validator.reference import ImageRef
 from validator.registry import client as registry
-from validator.registry.client import Manifest, RegistryAccess, RegistryUnreachable
+from validator.registry.client import Manifest, RegistryAccess
 from validator.registry.progress import PullObserver
 from validator.registry.pull import pull
 

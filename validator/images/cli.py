@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import click
 
-from validator import __version__
+from validator import __version__, exit_codes
 from validator.cli.guard import exit_with
-from validator.errors import USAGE_OR_TOOL_ERROR
+from validator.errors import CredentialsError
 from validator.image import docker_client
 from validator.images.catalogue import Catalogue, load_catalogue
 from validator.images.engine import BuildInputs
@@ -30,7 +30,7 @@ from validator.images.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_a
 from validator.profiles import DEFAULT_PROFILE
 from validator.reference import DOCKER_HUB, split_registry
 from validator.registry.access import read_stdin_password
-from validator.registry.credentials import Credentials, CredentialsError, read_password
+from validator.registry.credentials import Credentials, read_password
 
 PASSWORD_ENV = "BUILD_IMAGES_REGISTRY_PASSWORD"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,10 +92,10 @@ def exit_code(results: list[TargetResult]) -> int:
     """0 all passed; 2 a tool error (validation, describing, a refused push) decided the
     run; 1 otherwise (a build failed or an image was found incompatible)."""
     if all(r.outcome is Outcome.PASSED for r in results):
-        return 0
+        return exit_codes.COMPATIBLE
     if any(r.outcome is Outcome.ERROR for r in results):
-        return USAGE_OR_TOOL_ERROR
-    return 1
+        return exit_codes.TOOL_ERROR
+    return exit_codes.INCOMPATIBLE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

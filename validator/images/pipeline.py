@@ -24,7 +24,8 @@ from validator.errors import ValidatorError
 from validator.findings import Verdict
 from validator.images import engine, publish
 from validator.images.catalogue import Catalogue, load_catalogue
-from validator.images.engine import BuildFailed, BuildInputs
+from validator.images.engine import BuildInputs
+from validator.images.errors import BuildFailed, LintFailed
 from validator.images.lint import LintResult, lint
 from validator.images.manifest import Manifest, Validation, collect_facts
 from validator.images.paths import git_commit, git_dirty
@@ -77,12 +78,6 @@ class Config:
     push: bool = False
     credentials: Credentials | None = None
     verbose: bool = False
-
-
-class LintFailed(ValidatorError):
-    """hadolint rejected a rendered Dockerfile; nothing was built."""
-
-    exit_code = 1
 
 
 def _sha256(text: str) -> str:

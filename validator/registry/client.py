@@ -32,7 +32,16 @@ import requests
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from validator.errors import ImageNotFound, RegistryError, ValidatorError
+from validator.errors import (
+    ImageNotFound,
+    PlatformUnavailable,
+    RegistryAuthError,
+    RegistryError,
+    RegistryMismatch,
+    RegistryTLSError,
+    RegistryUnreachable,
+    ValidatorError,
+)
 from validator.reference import DOCKER_HUB, HOST_RE, ImageRef, fold_docker_hub
 from validator.registry.credentials import Credentials, Secret, scrub
 
@@ -51,26 +60,6 @@ IMAGE_TYPES = (
 # A registry that drops packets should not hold the run for long; one that answers slowly may.
 _CONNECT_S = 10.0
 _READ_S = 30.0
-
-
-class RegistryAuthError(RegistryError):
-    """The registry refused the login (401) or the user's access (403)."""
-
-
-class RegistryUnreachable(RegistryError):
-    """No connection to the registry."""
-
-
-class RegistryTLSError(RegistryError):
-    """The registry's certificate could not be verified, or it does not speak TLS."""
-
-
-class PlatformUnavailable(RegistryError):
-    """The image index has no manifest for the hub's platform."""
-
-
-class RegistryMismatch(ValidatorError):
-    """--registry and the image reference name different registries."""
 
 
 @dataclass(frozen=True)

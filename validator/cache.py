@@ -158,12 +158,3 @@ class ResultCache:
             return False
         log.debug("Stored the result for %s in %s", key.digest, self.path)
         return True
-
-    def forget(self, digest: str | None = None) -> int:
-        """Remove the results for one digest, or all; returns how many were removed."""
-        if not self.path.exists():
-            return 0
-        with self._connect() as db:
-            if digest is None:
-                return db.execute("DELETE FROM results").rowcount
-            return db.execute("DELETE FROM results WHERE digest = ?", (digest,)).rowcount

@@ -1,18 +1,23 @@
 """Errors the tool reports to its user: one line, a cause, a next step, exit code 2.
 
 Anything raised as a ValidatorError is the user's input or the environment, never
-a bug, so the CLI prints it without a traceback.
+a bug, so the CLI prints it without a traceback. The errors every part can meet live
+here; a subsystem's own ones live in its ``errors`` module (validator.images.errors)
+and derive from these, so one ``except ValidatorError`` in cli.guard ends them all.
 """
 
 from __future__ import annotations
 
-USAGE_OR_TOOL_ERROR = 2
+from validator import exit_codes
+
+# The old name, kept while validator/cli/validate.py is reworked; new code uses exit_codes.
+USAGE_OR_TOOL_ERROR = exit_codes.TOOL_ERROR
 
 
 class ValidatorError(Exception):
     """Base class: a message that quotes the bad value and an optional hint."""
 
-    exit_code = USAGE_OR_TOOL_ERROR
+    exit_code: int = exit_codes.TOOL_ERROR
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -43,7 +48,25 @@ class RegistryError(ValidatorError):
     """The registry refused or failed a request (auth, TLS, not found, unreachable)."""
 
 
-class Interrupted(ValidatorError):
-    """The run was stopped by SIGINT or SIGTERM; everything it created was removed."""
+class CredentialsError(ValidatorError):
+    """The credentials are incomplete or cannot be read."""
 
-    exit_code = 130
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the login (401) or the user's access (403)."""
+
+
+class RegistryUnreachable(RegistryError):
+    """No connection to the registry."""
+
+
+class RegistryTLSError(RegistryError):
+    """The registry's certificate could not be verified, or it does not speak TLS."""
+
+
+class PlatformUnavailable(RegistryError):
+    """The image index has no manifest for the hub's platform."""
+
+
+class RegistryMismatch(ValidatorError):
+    """--registry and the image reference name different registries."""

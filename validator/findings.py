@@ -7,6 +7,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
+from validator import exit_codes
+
 
 class Status(str, Enum):
     PASS = "pass"
@@ -93,7 +95,11 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return {Verdict.COMPATIBLE: 0, Verdict.INCOMPATIBLE: 1, Verdict.ERROR: 2}[self.verdict]
+        return {
+            Verdict.COMPATIBLE: exit_codes.COMPATIBLE,
+            Verdict.INCOMPATIBLE: exit_codes.INCOMPATIBLE,
+            Verdict.ERROR: exit_codes.TOOL_ERROR,
+        }[self.verdict]
 
     def counts(self) -> dict[str, int]:
         return {s.value: len(self.by_status(s)) for s in Status}

@@ -14,10 +14,10 @@ from typing import Any
 import docker
 import docker.errors
 
-from validator.errors import DockerUnavailable, ImageNotFound
+from validator.errors import DockerUnavailable, ImageNotFound, RegistryUnreachable
 from validator.reference import ImageRef
 from validator.registry import client as registry
-from validator.registry.client import Manifest, RegistryAccess, RegistryUnreachable
+from validator.registry.client import Manifest, RegistryAccess
 from validator.registry.progress import PullObserver
 from validator.registry.pull import pull
 
@@ -37,11 +37,9 @@ class ImageInfo:
     cmd: tuple[str, ...] | None = None
     env: dict[str, str] = field(default_factory=dict)
     exposed_ports: tuple[str, ...] = ()
-    workdir: str = ""
     size_bytes: int = 0
     repo_digests: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
-    healthcheck: tuple[str, ...] | None = None
 
     @classmethod
     def from_inspect(cls, attrs: dict[str, Any]) -> ImageInfo:
@@ -50,7 +48,6 @@ class ImageInfo:
         for item in config.get("Env") or []:
             key, _, value = item.partition("=")
             env[key] = value
-        health = (config.get("Healthcheck") or {}).get("Test")
         entrypoint = config.get("Entrypoint")
         cmd = config.get("Cmd")
         return cls(
@@ -63,11 +60,9 @@ class ImageInfo:
             cmd=tuple(cmd) if cmd is not None else None,
             env=env,
             exposed_ports=tuple(sorted((config.get("ExposedPorts") or {}).keys())),
-            workdir=config.get("WorkingDir") or "",
             size_bytes=int(attrs.get("Size") or 0),
             repo_digests=tuple(attrs.get("RepoDigests") or ()),
             labels=dict(config.get("Labels") or {}),
-            healthcheck=tuple(health) if health else None,
         )
 
     @property
@@ -187,19 +182,6 @@ def fetch(
     if image is None:
         raise ImageNotFound(f"image {ref.canonical!r} is missing after its pull")
     return image, ref.digest or state.digest or source.digest or image.digest_for(ref)
-
-
-def get_image(
-    client: docker.DockerClient,
-    ref: ImageRef,
-    *,
-    pull_policy: str,
-    platform: str,
-    access: RegistryAccess | None = None,
-) -> ImageInfo:
-    """Find the image locally or pull it, following ``pull_policy`` (always|missing|never)."""
-    source = locate(client, ref, pull_policy=pull_policy, platform=platform, access=access)
-    return fetch(client, source, platform=platform, access=access)[0]
 
 
 def _inspect(client: docker.DockerClient, ref: ImageRef) -> ImageInfo | None:

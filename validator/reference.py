@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from validator.errors import InvalidReference
 
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "docker.io"}
+# Every name Docker Hub answers to; references on any of them mean the same image.
+DOCKER_HUB_ALIASES = frozenset(
+    {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "docker.io"}
+)
 DEFAULT_TAG = "latest"
 
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_HOST = re.compile(
+_SCHEME = re.compile(r"^(https?)://", flags=re.IGNORECASE)
+DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+HOST_RE = re.compile(
     r"^(?:localhost|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?$"
 )
@@ -76,55 +80,67 @@ def _fail(text: str, why: str, hint: str | None = None) -> InvalidReference:
     return InvalidReference(f"invalid image reference {text!r}: {why}", hint=hint)
 
 
-def _split_registry(rest: str) -> tuple[str | None, str]:
-    first, sep, remainder = rest.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+def fold_docker_hub(host: str) -> str:
+    """Docker Hub's aliases become ``docker.io``; any other host stays as written."""
+    return DOCKER_HUB if host.lower() in DOCKER_HUB_ALIASES else host
+
+
+def registry_host(text: str) -> str:
+    """A host as a payload or a form gives it: lower case, no trailing slash, aliases folded."""
+    return fold_docker_hub(text.strip().lower().rstrip("/"))
+
+
+def is_registry_host(first: str) -> bool:
+    """Docker's rule: the first path part is a host when it could not be a Hub namespace."""
+    return "." in first or ":" in first or first == "localhost" or first.startswith("[")
+
+
+def split_registry(path: str) -> tuple[str | None, str]:
+    """``host[:port]/rest`` -> (host, rest); (None, path) when the first part is no host."""
+    first, sep, remainder = path.partition("/")
+    if sep and is_registry_host(first):
         return first, remainder
-    return None, rest
+    return None, path
 
 
-def parse_reference(text: str) -> ImageRef:
-    """Parse what a user typed; raise InvalidReference with the reason otherwise."""
-    original = text
-    text = text.strip()
-    if not text:
-        raise _fail(original, "it is empty", hint="give an image such as jupyter/base-notebook")
-    scheme = None
-    match = re.match(r"^(https?)://", text, flags=re.IGNORECASE)
-    if match:
-        scheme = match.group(1).lower()
-        text = text[match.end() :].rstrip("/")
-        if "/" not in text:
-            raise _fail(original, "a URL must name an image after the registry host")
-    if any(c.isspace() for c in text):
-        raise _fail(original, "it contains white space")
+def _strip_scheme(original: str, text: str) -> tuple[str | None, str]:
+    match = _SCHEME.match(text)
+    if not match:
+        return None, text
+    text = text[match.end() :].rstrip("/")
+    if "/" not in text:
+        raise _fail(original, "a URL must name an image after the registry host")
+    return match.group(1).lower(), text
 
-    digest = None
-    if "@" in text:
-        text, _, digest = text.partition("@")
-        if not _DIGEST.match(digest):
-            raise _fail(original, f"digest {digest!r} is not sha256: and 64 hex digits")
 
-    registry, path = _split_registry(text)
-    if registry is None and scheme is not None:
-        raise _fail(original, "a URL must start with a registry host")
+def _split_digest(original: str, text: str) -> tuple[str, str | None]:
+    if "@" not in text:
+        return text, None
+    text, _, digest = text.partition("@")
+    if not DIGEST_RE.match(digest):
+        raise _fail(original, f"digest {digest!r} is not sha256: and 64 hex digits")
+    return text, digest
 
-    tag = None
-    last_slash = path.rfind("/")
+
+def _split_tag(original: str, path: str) -> tuple[str, str | None]:
     colon = path.rfind(":")
-    if colon > last_slash:
-        path, tag = path[:colon], path[colon + 1 :]
-        if not _TAG.match(tag):
-            raise _fail(original, f"tag {tag!r} is not valid (letters, digits, _ . -; max 128)")
+    if colon <= path.rfind("/"):
+        return path, None
+    path, tag = path[:colon], path[colon + 1 :]
+    if not _TAG.match(tag):
+        raise _fail(original, f"tag {tag!r} is not valid (letters, digits, _ . -; max 128)")
+    return path, tag
 
-    if registry is not None:
-        if not _HOST.match(registry):
-            raise _fail(original, f"registry host {registry!r} is not valid")
-        if registry.lower() in _HUB_ALIASES:
-            registry = DOCKER_HUB
-    else:
-        registry = DOCKER_HUB
 
+def _check_registry(original: str, registry: str | None) -> str:
+    if registry is None:
+        return DOCKER_HUB
+    if not HOST_RE.match(registry):
+        raise _fail(original, f"registry host {registry!r} is not valid")
+    return fold_docker_hub(registry)
+
+
+def _check_path(original: str, registry: str, path: str) -> str:
     if not path:
         raise _fail(original, "no repository name")
     components = path.split("/")
@@ -141,7 +157,69 @@ def parse_reference(text: str) -> ImageRef:
         path = f"library/{path}"
     if len(f"{registry}/{path}") > _MAX_NAME:
         raise _fail(original, f"the name is longer than {_MAX_NAME} characters")
+    return path
 
+
+def parse_reference(text: str) -> ImageRef:
+    """Parse what a user typed; raise InvalidReference with the reason otherwise."""
+    original = text
+    text = text.strip()
+    if not text:
+        raise _fail(original, "it is empty", hint="give an image such as jupyter/base-notebook")
+    scheme, text = _strip_scheme(original, text)
+    if any(c.isspace() for c in text):
+        raise _fail(original, "it contains white space")
+    text, digest = _split_digest(original, text)
+    registry, path = split_registry(text)
+    if registry is None and scheme is not None:
+        raise _fail(original, "a URL must start with a registry host")
+    path, tag = _split_tag(original, path)
+    host = _check_registry(original, registry)
+    path = _check_path(original, host, path)
     if tag is None and digest is None:
         tag = DEFAULT_TAG
-    return ImageRef(registry=registry, repository=path, tag=tag, digest=digest, scheme=scheme)
+    return ImageRef(registry=host, repository=path, tag=tag, digest=digest, scheme=scheme)
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """What a results query names: a repository, maybe narrowed to a tag or a digest.
+
+    Unlike an ImageRef, no tag means "any tag", not ``latest``.
+    """
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+
+def parse_query(text: str) -> ImageQuery:
+    """``host/repo``, ``host/repo:tag`` or ``host/repo@sha256:...``; no host means Docker Hub.
+
+    The host is folded as registry_host does, so a query finds what a push stored.
+    """
+    name, _, digest = text.strip().partition("@")
+    if digest and not DIGEST_RE.match(digest):
+        raise InvalidReference(f"digest {digest!r} is not sha256: and 64 hex digits")
+    registry, path = split_registry(name)
+    colon, slash = path.rfind(":"), path.rfind("/")
+    tag = path[colon + 1 :] if colon > slash else None
+    path = path[:colon] if colon > slash else path
+    ref = parse_reference(f"{registry_host(registry or DOCKER_HUB)}/{path}:{tag or DEFAULT_TAG}")
+    return ImageQuery(ref.registry, ref.repository, tag, digest or None)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """A registry's URL of an image (``[https://]host/path/name[:tag][@digest]``) -> (host, path).
+
+    Registries' payloads always put the host first, so no Docker Hub default applies; the
+    tag and digest are dropped because the payload gives them in fields of their own.
+    """
+    name = url.strip()
+    for scheme in ("https://", "http://"):
+        name = name.removeprefix(scheme)
+    name = name.split("@", 1)[0]
+    host, _, path = name.partition("/")
+    head, slash, last = path.rpartition("/")
+    return host, head + slash + last.partition(":")[0]

@@ -9,7 +9,15 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from validator.errors import InvalidReference
-from validator.reference import DOCKER_HUB, ImageRef, parse_reference
+from validator.reference import (
+    DOCKER_HUB,
+    ImageQuery,
+    ImageRef,
+    parse_query,
+    parse_reference,
+    split_registry,
+    split_url,
+)
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -239,3 +247,80 @@ def test_invalid_references(text: str, reason: str) -> None:
     assert "\n" not in caught.value.one_line()
     assert isinstance(caught.value, ValueError)
     assert caught.value.exit_code == 2
+
+
+# --- the query form (the service's results API) ---------------------------------------
+
+
+@given(_references())
+def test_query_of_a_reference_names_the_same_image(case: tuple[str, ImageRef]) -> None:
+    text, expected = case
+    query = parse_query(text)
+    assert (query.registry, query.repository, query.digest) == (
+        expected.registry,
+        expected.repository,
+        expected.digest,
+    )
+    # A query without a tag means every tag; only a reference defaults to latest.
+    if expected.digest is None:
+        assert (query.tag or "latest") == expected.tag
+    else:
+        assert query.tag == expected.tag
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("ubuntu", ImageQuery(DOCKER_HUB, "library/ubuntu")),
+        ("team/img:1.0", ImageQuery(DOCKER_HUB, "team/img", "1.0")),
+        ("Registry.Example.com/team/img", ImageQuery("registry.example.com", "team/img")),
+        ("INDEX.docker.io/team/img", ImageQuery(DOCKER_HUB, "team/img")),
+        ("localhost:5000/img:v1", ImageQuery("localhost:5000", "img", "v1")),
+        (f" reg.example.com/img@{DIGEST} ", ImageQuery("reg.example.com", "img", None, DIGEST)),
+    ],
+)
+def test_query_examples(text: str, query: ImageQuery) -> None:
+    assert parse_query(text) == query
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("reg.example.com/img@sha256:abc", "digest 'sha256:abc' is not sha256: and 64 hex"),
+        ("reg.example.com/Img", "has upper-case letters"),
+        ("reg.example.com/img:-bad", "is not valid"),
+    ],
+)
+def test_invalid_queries_raise_invalid_reference(text: str, reason: str) -> None:
+    with pytest.raises(InvalidReference) as info:
+        parse_query(text)
+    assert reason in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("path", "parts"),
+    [
+        ("team/img", (None, "team/img")),
+        ("img", (None, "img")),
+        ("reg.example.com/team/img", ("reg.example.com", "team/img")),
+        ("host:5000/img", ("host:5000", "img")),
+        ("localhost/img", ("localhost", "img")),
+        ("[::1]/img", ("[::1]", "img")),
+        ("reg.example.com", (None, "reg.example.com")),
+    ],
+)
+def test_split_registry(path: str, parts: tuple[str | None, str]) -> None:
+    assert split_registry(path) == parts
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("ghcr.io/owner/img:1.0", ("ghcr.io", "owner/img")),
+        ("https://harbor.example.com/lib/img:v@" + DIGEST, ("harbor.example.com", "lib/img")),
+        ("http://reg:5000/a/b/c", ("reg:5000", "a/b/c")),
+        ("reg.example.com", ("reg.example.com", "")),
+    ],
+)
+def test_split_url_keeps_host_and_path(url: str, parts: tuple[str, str]) -> None:
+    assert split_url(url) == parts

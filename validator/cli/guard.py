@@ -15,7 +15,8 @@ from typing import NoReturn
 
 import click
 
-from validator.errors import USAGE_OR_TOOL_ERROR, Interrupted, ValidatorError
+from validator import exit_codes
+from validator.errors import ValidatorError
 from validator.runtime.sandbox import close_all
 
 
@@ -34,7 +35,7 @@ def exit_with(prog: str, action: Callable[[], int], *, debug: bool = False) -> N
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo(f"{prog}: error: interrupted; removed what this run created", err=True)
-        code = Interrupted.exit_code
+        code = exit_codes.INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, the traceback only on request
         if debug:
             raise
@@ -43,7 +44,7 @@ def exit_with(prog: str, action: Callable[[], int], *, debug: bool = False) -> N
             "(run with --debug for the traceback)",
             err=True,
         )
-        code = USAGE_OR_TOOL_ERROR
+        code = exit_codes.TOOL_ERROR
     finally:
         close_all()
     sys.exit(code)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from validator.errors import ValidatorError
+from validator.images.errors import CatalogueError
 
 _NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
 _HUB_RE = re.compile(r"^\d+\.\d+\.\d+$")
@@ -25,10 +25,6 @@ _PYTHON_RE = re.compile(r"^3\.\d+$")
 # jupyterhub 6 requires Python 3.10 or later (its python_requires).
 _HUB_MIN_PYTHON = {6: (3, 10), 5: (3, 8), 4: (3, 8)}
 _PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*([<>=!~]=?[A-Za-z0-9.*+-]+)?$")
-
-
-class CatalogueError(ValidatorError):
-    """The catalogue does not match its schema, or its images do not fit together."""
 
 
 def _version_key(version: str) -> tuple[int, ...]:

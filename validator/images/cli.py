@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,18 +17,20 @@ from typing import Any, TypeVar
 
 import click
 
-from validator import __version__
+from validator import __version__, exit_codes
 from validator.cli.guard import exit_with
-from validator.errors import USAGE_OR_TOOL_ERROR
+from validator.errors import CredentialsError
 from validator.image import docker_client
 from validator.images.catalogue import Catalogue, load_catalogue
 from validator.images.engine import BuildInputs
 from validator.images.paths import default_dir
 from validator.images.pipeline import Config, Outcome, Pipeline, TargetResult, lint_targets
 from validator.images.plan import EnvKind, plan
-from validator.images.publish import Credentials
 from validator.images.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_all
 from validator.profiles import DEFAULT_PROFILE
+from validator.reference import DOCKER_HUB, split_registry
+from validator.registry.access import read_stdin_password
+from validator.registry.credentials import Credentials, read_password
 
 PASSWORD_ENV = "BUILD_IMAGES_REGISTRY_PASSWORD"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,10 +92,10 @@ def exit_code(results: list[TargetResult]) -> int:
     """0 all passed; 2 a tool error (validation, describing, a refused push) decided the
     run; 1 otherwise (a build failed or an image was found incompatible)."""
     if all(r.outcome is Outcome.PASSED for r in results):
-        return 0
+        return exit_codes.COMPATIBLE
     if any(r.outcome is Outcome.ERROR for r in results):
-        return USAGE_OR_TOOL_ERROR
-    return 1
+        return exit_codes.TOOL_ERROR
+    return exit_codes.INCOMPATIBLE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -303,7 +304,7 @@ def build(
     --profile for its own hub version; an image that fails is not tagged and its
     children are not built. Manifests (Markdown and JSON) go to OUT/manifests/.
     """
-    credentials = _credentials(username, password_stdin, push)
+    credentials = _credentials(username, password_stdin, push, repository_prefix)
 
     def action() -> int:
         config = Config(
@@ -332,17 +333,30 @@ def _envs(choice: str) -> list[EnvKind]:
     return list(EnvKind) if choice == "all" else [EnvKind(choice)]
 
 
-def _credentials(username: str | None, password_stdin: bool, push: bool) -> Credentials | None:
+def _credentials(
+    username: str | None, password_stdin: bool, push: bool, repository_prefix: str
+) -> Credentials | None:
     if not username:
         if password_stdin:
             raise click.UsageError("--password-stdin needs --username")
         return None
     if not push:
         raise click.UsageError("--username is for --push")
-    password = sys.stdin.read().rstrip("\n") if password_stdin else os.environ.get(PASSWORD_ENV)
-    if not password:
+    # The login is for the registry the images are pushed to: the prefix's host, else Hub.
+    registry = split_registry(repository_prefix)[0] or DOCKER_HUB
+    env_password = os.environ.get(PASSWORD_ENV)
+    if not password_stdin and not env_password:
         raise click.UsageError(f"--username needs a password: --password-stdin or ${PASSWORD_ENV}")
-    return Credentials(username, password)
+    try:
+        if password_stdin:
+            secret = read_stdin_password(registry, username)
+            source = "--password-stdin"
+        else:
+            secret = read_password(env_password or "", source=PASSWORD_ENV)
+            source = PASSWORD_ENV
+    except CredentialsError as exc:
+        raise click.UsageError(exc.one_line()) from None
+    return Credentials(registry, username, secret, source)
 
 
 def _summary(results: list[TargetResult]) -> None:

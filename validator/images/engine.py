@@ -21,6 +21,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from validator.images.errors import BuildFailed
 from validator.images.render import CA_FILE, WHEELHOUSE_DIR
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,6 @@ log = logging.getLogger(__name__)
 BUILD_TIMEOUT_S = 3600
 _TAIL_LINES = 40
 _STEP_RE = re.compile(r"^Step \d+/\d+ : ")
-
-
-class BuildFailed(Exception):
-    """The engine refused or failed the build; the message ends with the log tail."""
-
-    def __init__(self, key: str, reason: str, tail: Iterable[str]) -> None:
-        lines = "\n".join(f"    {line}" for line in tail) or "    (no build output)"
-        super().__init__(f"building {key} failed: {reason}\n  last build output:\n{lines}")
-        self.key = key
-        self.reason = reason
 
 
 @dataclass(frozen=True)

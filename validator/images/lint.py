@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.errors import ValidatorError
-
-
-class HadolintMissing(ValidatorError):
-    """No hadolint binary where pip would have put it, nor on PATH."""
+from validator.images.errors import HadolintMissing
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from validator.errors import ValidatorError
 from validator.findings import Verdict
 from validator.images import engine, publish
 from validator.images.catalogue import Catalogue, load_catalogue
-from validator.images.engine import BuildFailed, BuildInputs
+from validator.images.engine import BuildInputs
+from validator.images.errors import BuildFailed, LintFailed
 from validator.images.lint import LintResult, lint
 from validator.images.manifest import Manifest, Validation, collect_facts
 from validator.images.paths import git_commit, git_dirty
@@ -32,6 +33,7 @@ from validator.images.plan import EnvKind, Target, parent_target, plan
 from validator.images.render import RenderSettings, render_all, render_dockerfile
 from validator.images.tags import TagFacts, tags_for
 from validator.images.verify import verify
+from validator.registry.credentials import Credentials
 from validator.report.json import render_json
 
 Say = Callable[[str], None]
@@ -74,14 +76,8 @@ class Config:
     repository_prefix: str = "jhiv"
     hadolint_config: Path | None = None
     push: bool = False
-    credentials: publish.Credentials | None = None
+    credentials: Credentials | None = None
     verbose: bool = False
-
-
-class LintFailed(ValidatorError):
-    """hadolint rejected a rendered Dockerfile; nothing was built."""
-
-    exit_code = 1
 
 
 def _sha256(text: str) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from validator.images.catalogue import Catalogue, CatalogueError, ImageSpec
+from validator.images.catalogue import Catalogue, ImageSpec
+from validator.images.errors import CatalogueError
 
 
 class EnvKind(str, Enum):

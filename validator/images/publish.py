@@ -10,32 +10,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import docker
 import docker.errors
 
 from validator.errors import RegistryError
+from validator.registry.credentials import Credentials
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-    def auth_config(self) -> dict[str, str]:
-        return {"username": self.username, "password": self.password}
-
-
-def split_repository(repository: str) -> tuple[str, str]:
-    """``registry.example.com/team/base`` -> (registry host, path); docker.io if none."""
-    first, _, rest = repository.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return "docker.io", repository
 
 
 def apply_tags(

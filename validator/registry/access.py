@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from validator.errors import CredentialsError
 from validator.reference import ImageRef
 from validator.registry import credentials
 from validator.registry.client import RegistryAccess, check_same_registry, parse_registry_url
-from validator.registry.credentials import Credentials, CredentialsError, Secret
+from validator.registry.credentials import Credentials, Secret
 
 
 def read_stdin_password(host: str, username: str, stdin: TextIO | None = None) -> Secret:

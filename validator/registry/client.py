@@ -32,15 +32,23 @@ import requests
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from validator.errors import ImageNotFound, RegistryError, ValidatorError
-from validator.reference import DOCKER_HUB, ImageRef
+from validator.errors import (
+    ImageNotFound,
+    PlatformUnavailable,
+    RegistryAuthError,
+    RegistryError,
+    RegistryMismatch,
+    RegistryTLSError,
+    RegistryUnreachable,
+    ValidatorError,
+)
+from validator.reference import DOCKER_HUB, HOST_RE, ImageRef, fold_docker_hub
 from validator.registry.credentials import Credentials, Secret, scrub
 
 log = logging.getLogger(__name__)
 
 # Docker Hub's API lives on another host than its name.
 DOCKER_HUB_API = "registry-1.docker.io"
-_HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -49,32 +57,9 @@ IMAGE_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-_HOST = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
-)
 # A registry that drops packets should not hold the run for long; one that answers slowly may.
 _CONNECT_S = 10.0
 _READ_S = 30.0
-
-
-class RegistryAuthError(RegistryError):
-    """The registry refused the login (401) or the user's access (403)."""
-
-
-class RegistryUnreachable(RegistryError):
-    """No connection to the registry."""
-
-
-class RegistryTLSError(RegistryError):
-    """The registry's certificate could not be verified, or it does not speak TLS."""
-
-
-class PlatformUnavailable(RegistryError):
-    """The image index has no manifest for the hub's platform."""
-
-
-class RegistryMismatch(ValidatorError):
-    """--registry and the image reference name different registries."""
 
 
 @dataclass(frozen=True)
@@ -100,13 +85,12 @@ def parse_registry_url(text: str) -> RegistryAddress:
     host, _, path = rest.strip("/").partition("/")
     # Docker's own spellings of the API root are not a namespace.
     path = re.sub(r"^v[12](?:/|$)", "", path.strip("/")).strip("/")
-    if not _HOST.match(host):
+    if not HOST_RE.match(host):
         raise RegistryMismatch(
             f"invalid registry {text!r}: {host!r} is not a host name",
             hint="give it as https://registry.example.com[:port]",
         )
-    host = DOCKER_HUB if host.lower() in _HUB_NAMES else host
-    return RegistryAddress(host=host, scheme=scheme, path=path.lower())
+    return RegistryAddress(host=fold_docker_hub(host), scheme=scheme, path=path.lower())
 
 
 def check_same_registry(ref: ImageRef, address: RegistryAddress, typed: str) -> None:

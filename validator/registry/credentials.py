@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import docker.auth
 import docker.errors
 
-from validator.errors import ValidatorError
+from validator.errors import CredentialsError
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,6 @@ PLAIN_PASSWORD_HINT = (
     f"pipe it in with --password-stdin (e.g. `validate-image IMAGE --username U --password-stdin"
     f" < token.txt`) or set {PASSWORD_ENV}"
 )
-
-
-class CredentialsError(ValidatorError):
-    """The credentials are incomplete or cannot be read."""
 
 
 class Secret:

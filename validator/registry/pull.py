@@ -15,14 +15,16 @@ from typing import Any
 import docker
 import docker.errors
 
-from validator.errors import ImageNotFound, RegistryError, ValidatorError
-from validator.reference import ImageRef
-from validator.registry.client import (
+from validator.errors import (
+    ImageNotFound,
     PlatformUnavailable,
     RegistryAuthError,
+    RegistryError,
     RegistryTLSError,
     RegistryUnreachable,
+    ValidatorError,
 )
+from validator.reference import ImageRef
 from validator.registry.credentials import Credentials, scrub
 from validator.registry.progress import PullObserver, PullState, Silent
 

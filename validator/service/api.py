@@ -6,7 +6,6 @@ Results and badges need the admin token too, unless JHIV_SERVICE_PUBLIC_RESULTS=
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -16,11 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from validator.profiles import DEFAULT_PROFILE, builtin_names
-from validator.reference import DOCKER_HUB
+from validator.reference import DIGEST_RE, DOCKER_HUB, HOST_RE, parse_query, registry_host
 from validator.registry.credentials import Secret
 from validator.service import auth, badge
 from validator.service.context import Service, service
-from validator.service.events import Ignored, push, registry_host
 from validator.service.matching import valid_repository_pattern, valid_tag_pattern
 from validator.service.secretbox import SecretKeyError
 from validator.service.store import (
@@ -35,8 +33,6 @@ from validator.service.store import (
 
 router = APIRouter(prefix="/api/v1")
 _bearer = HTTPBearer(auto_error=False, description="The admin token (JHIV_SERVICE_ADMIN_TOKEN)")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 ServiceDep = Annotated[Service, Depends(service)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -101,7 +97,7 @@ class WatchIn(BaseModel):
     @classmethod
     def _registry(cls, value: str) -> str:
         host = registry_host(value.removeprefix("https://").removeprefix("http://"))
-        if not _HOST.match(host):
+        if not HOST_RE.match(host):
             raise ValueError(f"{value!r} is not a registry host[:port]")
         return host
 
@@ -244,28 +240,6 @@ def delete_watch(watch_id: int, svc: AdminDep) -> Response:
 # --- results --------------------------------------------------------------------------
 
 
-def parse_image_query(text: str) -> tuple[str, str, str | None, str | None]:
-    """``host/repo``, ``host/repo:tag`` or ``host/repo@sha256:...`` -> parts.
-
-    Without a host (``team/img``), Docker Hub is meant, as in ``docker pull``.
-    """
-    name, _, digest = text.strip().partition("@")
-    if digest and not _DIGEST.match(digest):
-        raise ValueError(f"digest {digest!r} is not sha256: and 64 hex digits")
-    first, slash, rest = name.partition("/")
-    if not slash or not ("." in first or ":" in first or first == "localhost"):
-        first, rest = DOCKER_HUB, name
-    tag = None
-    last = rest.rsplit("/", 1)[-1]
-    if ":" in last:
-        tag = last.split(":", 1)[1]
-        rest = rest[: len(rest) - len(last)] + last.split(":", 1)[0]
-    checked = push(first, rest, tag or "latest")
-    if isinstance(checked, Ignored):
-        raise ValueError(checked.reason)
-    return checked.registry, checked.repository, tag, digest or None
-
-
 def _links(info: ValidationInfo) -> dict[str, str]:
     image = quote(f"{info.registry}/{info.repository}@{info.digest}", safe="")
     return {
@@ -318,23 +292,23 @@ def _lookup(
 ) -> tuple[str | None, list[ValidationInfo], list[ResolutionInfo]]:
     store = svc.store
     if image is None:
-        if digest is None or not _DIGEST.match(digest):
+        if digest is None or not DIGEST_RE.match(digest):
             raise HTTPException(400, "give image=REGISTRY/REPOSITORY[:TAG|@DIGEST] or digest=")
         return digest, store.by_digest(digest, profile), []
     try:
-        registry, repository, tag, pinned = parse_image_query(image)
+        query = parse_query(image)
     except ValueError as exc:
         raise HTTPException(400, f"invalid image {image!r}: {exc}") from None
-    if pinned is not None:
-        return pinned, store.by_digest(pinned, profile), []
-    if tag is not None:
-        named = store.tag_digest(registry, repository, tag)
-        pending = store.resolutions(registry, repository, tag)
+    if query.digest is not None:
+        return query.digest, store.by_digest(query.digest, profile), []
+    if query.tag is not None:
+        named = store.tag_digest(query.registry, query.repository, query.tag)
+        pending = store.resolutions(query.registry, query.repository, query.tag)
         return named, store.by_digest(named, profile) if named else [], pending
     return (
         None,
-        store.by_repository(registry, repository, profile),
-        store.resolutions(registry, repository),
+        store.by_repository(query.registry, query.repository, profile),
+        store.resolutions(query.registry, query.repository),
     )
 
 

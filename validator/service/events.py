@@ -9,13 +9,12 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from validator.errors import InvalidReference
-from validator.reference import DOCKER_HUB, parse_reference
+from validator.reference import DIGEST_RE, parse_reference, registry_host
 
 # Manifests a hub can spawn: single-image manifests and the indexes that list them.
 MANIFEST_TYPES = frozenset(
@@ -26,8 +25,6 @@ MANIFEST_TYPES = frozenset(
         "application/vnd.oci.image.index.v1+json",
     }
 )
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 
 class PayloadError(ValueError):
@@ -111,33 +108,14 @@ def _kind(value: Any) -> str:
     )
 
 
-def registry_host(text_: str) -> str:
-    """The registry as image references name it: lower case, Docker Hub's aliases folded."""
-    host = text_.strip().lower().rstrip("/")
-    return DOCKER_HUB if host in _HUB_HOSTS else host
-
-
 def push(registry: str, repository: str, tag: str, digest: str | None = None) -> Push | Ignored:
     """A checked Push, or Ignored naming what makes it unusable as an image reference."""
     host = registry_host(registry)
     what = f"{host}/{repository}:{tag}"
-    if digest is not None and not _DIGEST.match(digest):
+    if digest is not None and not DIGEST_RE.match(digest):
         return Ignored(what, f"digest {digest!r} is not sha256: and 64 hex digits")
     try:
         ref = parse_reference(f"{host}/{repository}:{tag}")
     except InvalidReference as exc:
         return Ignored(what, exc.message)
     return Push(ref.registry, ref.repository, tag, digest or None)
-
-
-def split_image_url(url: str) -> tuple[str, str]:
-    """``host/path/name:tag`` (or with ``@digest``) -> (host, path/name)."""
-    name = url.strip()
-    for scheme in ("https://", "http://"):
-        name = name.removeprefix(scheme)
-    name = name.split("@", 1)[0]
-    host, _, path = name.partition("/")
-    last = path.rsplit("/", 1)[-1]
-    if ":" in last:
-        path = path[: len(path) - len(last)] + last.split(":", 1)[0]
-    return host, path

@@ -9,19 +9,17 @@ those fail the job at once, with the validator's message.
 from __future__ import annotations
 
 from validator.errors import (
+    CredentialsError,
     DockerUnavailable,
     ImageNotFound,
     InvalidReference,
-    ProfileError,
-    RegistryError,
-)
-from validator.registry.client import (
     PlatformUnavailable,
+    ProfileError,
     RegistryAuthError,
+    RegistryError,
     RegistryMismatch,
     RegistryTLSError,
 )
-from validator.registry.credentials import CredentialsError
 
 _PERMANENT: tuple[type[BaseException], ...] = (
     RegistryAuthError,

@@ -14,6 +14,7 @@ from validator.images import pipeline as pipeline_module
 from validator.images.lint import LintResult
 from validator.images.manifest import ImageFacts
 from validator.images.pipeline import Config, Outcome, Pipeline
+from validator.registry.credentials import Credentials, Secret
 
 REPO = Path(__file__).resolve().parents[3]
 FACTS = ImageFacts(
@@ -108,3 +109,13 @@ def test_passing_images_are_chained_by_id_validated_for_their_hub_and_described(
     for key in ("foundation", "base-hub-5.4.6", "minimal-hub-5.4.6"):
         assert (tmp_path / "manifests" / f"{key}.md").is_file()
         assert (tmp_path / "manifests" / f"{key}.json").is_file()
+
+
+def test_a_config_with_credentials_never_prints_the_password(tmp_path: Path) -> None:
+    password = "hunter2-not-for-logs"
+    login = Credentials("reg.example.com", "builder", Secret(password), "--password-stdin")
+    config = Config(templates=tmp_path, catalogue=tmp_path, out=tmp_path, credentials=login)
+    for shown in (repr(config), str(config), f"{config}", repr(login), str(login)):
+        assert password not in shown
+    assert "builder" in repr(config)
+    assert login.auth_config()["password"] == password

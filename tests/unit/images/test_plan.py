@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.images.catalogue import CatalogueError, load_catalogue
+from validator.images.catalogue import load_catalogue
+from validator.images.errors import CatalogueError
 from validator.images.plan import EnvKind, parent_target, plan
 
 REPO = Path(__file__).resolve().parents[3]

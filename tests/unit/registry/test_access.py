@@ -8,17 +8,19 @@ from typing import Any
 
 import pytest
 
-from validator.errors import ImageNotFound
-from validator.image import ImageInfo
-from validator.reference import parse_reference
-from validator.registry.client import (
+from validator.errors import (
+    ImageNotFound,
     PlatformUnavailable,
-    RegistryAccess,
-    RegistryAddress,
     RegistryAuthError,
     RegistryMismatch,
     RegistryTLSError,
     RegistryUnreachable,
+)
+from validator.image import ImageInfo
+from validator.reference import parse_reference
+from validator.registry.client import (
+    RegistryAccess,
+    RegistryAddress,
     check_same_registry,
     parse_challenge,
     parse_registry_url,

@@ -16,15 +16,9 @@ from typing import Any
 
 import pytest
 
-from validator.errors import ImageNotFound
+from validator.errors import ImageNotFound, PlatformUnavailable, RegistryAuthError, RegistryTLSError
 from validator.reference import parse_reference
-from validator.registry.client import (
-    PlatformUnavailable,
-    RegistryAccess,
-    RegistryAuthError,
-    RegistryTLSError,
-    resolve,
-)
+from validator.registry.client import RegistryAccess, resolve
 from validator.registry.credentials import Credentials, Secret
 
 USER, PASSWORD, TOKEN = "alice", "s3cret-pw", "bearer-token-123"

@@ -9,13 +9,13 @@ import pickle
 
 import pytest
 
+from validator.errors import CredentialsError
 from validator.reference import parse_reference
 from validator.registry.access import registry_access
 from validator.registry.credentials import (
     MASK,
     PASSWORD_ENV,
     Credentials,
-    CredentialsError,
     RedactSecrets,
     Secret,
     from_docker_config,

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import service as w
+from validator.errors import RegistryAuthError, RegistryUnreachable
 from validator.findings import Status
-from validator.registry.client import RegistryAuthError, RegistryUnreachable
 from validator.registry.credentials import Secret
 from validator.service.app import create_app
 from validator.service.settings import Settings

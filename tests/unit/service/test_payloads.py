@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.service import payload
-from validator.service.events import Ignored, Parsed, PayloadError, Push, decode_json
+from validator.reference import ImageQuery, parse_query
+from validator.service.events import Ignored, Parsed, PayloadError, Push, decode_json, push
 from validator.service.payloads import distribution, dockerhub, github, harbor, quay
 
 
@@ -233,6 +234,26 @@ def test_no_body_makes_a_parser_fail_otherwise_than_with_payload_error(document:
             continue
         assert all(isinstance(p, Push) for p in parsed.pushes)
         assert all(isinstance(i, Ignored) for i in parsed.ignored)
+
+
+_HOSTS = st.sampled_from(
+    ["Registry.Example.com", "ghcr.io", "localhost:5000", "INDEX.docker.io", "docker.io"]
+)
+_COMPONENT = st.from_regex(r"[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,4})?", fullmatch=True)
+_PATHS = st.lists(_COMPONENT, min_size=1, max_size=3).map("/".join)
+_TAGS = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,12}", fullmatch=True)
+
+
+@given(host=_HOSTS, path=_PATHS, tag=_TAGS)
+def test_a_results_query_finds_what_a_push_stored(host: str, path: str, tag: str) -> None:
+    # The webhook stores pushes under push()'s names and the results API looks them up
+    # under parse_query's: both must fold hosts and Docker Hub names the same way.
+    stored = push(host, path, tag)
+    assert isinstance(stored, Push)
+    assert parse_query(stored.image) == ImageQuery(stored.registry, stored.repository, tag)
+    assert parse_query(f"{host}/{path}:{tag}") == ImageQuery(
+        stored.registry, stored.repository, tag
+    )
 
 
 def test_decode_json_round_trips_samples() -> None:

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from validator.errors import DockerUnavailable, ImageNotFound, RegistryError
-from validator.registry.client import PlatformUnavailable, RegistryAuthError, RegistryUnreachable
+from validator.errors import (
+    DockerUnavailable,
+    ImageNotFound,
+    PlatformUnavailable,
+    RegistryAuthError,
+    RegistryError,
+    RegistryUnreachable,
+)
 from validator.registry.credentials import Secret
 from validator.service import auth, badge
 from validator.service.events import Push

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from validator.reference import split_url
 from validator.service.events import (
     Ignored,
     Parsed,
     gather,
     mapping,
     push,
-    split_image_url,
     text,
 )
 
@@ -46,7 +46,7 @@ def parse(event_name: str, document: Any) -> Parsed:
         candidate = text(version.get("version"), "package_version.version")
         digest = candidate if candidate.startswith("sha256:") else ""
     url = text(version.get("package_url"), "package_version.package_url")
-    host, repository = split_image_url(url)
+    host, repository = split_url(url)
     what = f"{action} {host}/{repository}" + (f":{tag}" if tag else "")
     if not tag:
         return _ignored(what, "one manifest of a multi-platform push, without a tag")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from validator.reference import split_url
 from validator.service.events import (
     Ignored,
     Parsed,
@@ -17,7 +18,6 @@ from validator.service.events import (
     mapping,
     push,
     sequence,
-    split_image_url,
     text,
 )
 
@@ -47,7 +47,7 @@ def _resource(resource: Any, repository: str) -> Push | Ignored:
     tag = text(resource.get("tag"), "resources[].tag")
     digest = text(resource.get("digest"), "resources[].digest") or None
     url = text(resource.get("resource_url"), "resources[].resource_url")
-    host, path = split_image_url(url)
+    host, path = split_url(url)
     what = f"push {repository or path}:{tag}" if tag else f"push {repository or path}"
     if not tag or tag == digest or tag.startswith("sha256:"):
         return Ignored(what, "an artifact pushed by digest, without a tag")

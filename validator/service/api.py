@@ -20,9 +20,9 @@ from validator.reference import DOCKER_HUB
 from validator.registry.credentials import Secret
 from validator.service import auth, badge
 from validator.service.context import Service, service
+from validator.service.errors import SecretKeyError
 from validator.service.events import Ignored, push, registry_host
 from validator.service.matching import valid_repository_pattern, valid_tag_pattern
-from validator.service.secretbox import SecretKeyError
 from validator.service.store import (
     DONE,
     FAILED,

@@ -47,9 +47,10 @@ def _check_admin(svc: Service, credentials: HTTPAuthorizationCredentials | None)
     check = auth.bearer(header, svc.settings.admin_token.reveal())
     if check is auth.Check.MISSING:
         raise HTTPException(
-            401, "this needs the admin token: Authorization: Bearer TOKEN",
+            401,
+            "this needs the admin token: Authorization: Bearer TOKEN",
             headers={"WWW-Authenticate": 'Bearer realm="jhiv-admin"'},
-        )  # fmt: skip
+        )
     if check is auth.Check.WRONG:
         raise HTTPException(403, "the admin token is not valid")
 

@@ -54,9 +54,13 @@ def _gate(
     wait = svc.limiter.acquire(source)
     if wait > 0:
         return _reject(
-            svc, receiver, 429, "rate_limited", "too many requests from this address",
+            svc,
+            receiver,
+            429,
+            "rate_limited",
+            "too many requests from this address",
             {"Retry-After": retry_after(wait)},
-        )  # fmt: skip
+        )
     if secret is None:
         return _reject(svc, receiver, 404, "disabled", f"the {receiver} receiver is not enabled")
     return None
@@ -65,9 +69,13 @@ def _gate(
 def _auth_failure(svc: Service, receiver: str, check: auth.Check, how: str) -> JSONResponse | None:
     if check is auth.Check.MISSING:
         return _reject(
-            svc, receiver, 401, "unauthenticated", f"missing credentials: {how}",
+            svc,
+            receiver,
+            401,
+            "unauthenticated",
+            f"missing credentials: {how}",
             {"WWW-Authenticate": 'Bearer realm="jhiv-webhooks"'},
-        )  # fmt: skip
+        )
     if check is auth.Check.WRONG:
         return _reject(svc, receiver, 403, "forbidden", "the credentials are not valid")
     return None
@@ -137,9 +145,12 @@ async def _accept(
     if parsed.pushes:
         log.info(
             "%s: %d pushes, %d validations queued, %d already known, %d tags to resolve",
-            receiver, len(parsed.pushes), accepted.queued, accepted.deduplicated,
+            receiver,
+            len(parsed.pushes),
+            accepted.queued,
+            accepted.deduplicated,
             accepted.resolving,
-        )  # fmt: skip
+        )
     return JSONResponse(
         {
             "pushes": len(parsed.pushes),
@@ -172,9 +183,12 @@ async def _header_token_receiver(
         return failure
     if receiver != "harbor" and _media_type(request) not in distribution.MEDIA_TYPES:
         return _reject(
-            svc, receiver, 415, "unsupported_media_type",
+            svc,
+            receiver,
+            415,
+            "unsupported_media_type",
             f"content type {_media_type(request)!r} is not a distribution events type",
-        )  # fmt: skip
+        )
     return await _accept(svc, receiver, await request.body(), parse, started)
 
 
@@ -227,18 +241,25 @@ async def github_hook(
         return failure
     if _media_type(request) != "application/json":
         return _reject(
-            svc, receiver, 415, "unsupported_media_type",
+            svc,
+            receiver,
+            415,
+            "unsupported_media_type",
             "set the webhook's content type to application/json",
-        )  # fmt: skip
+        )
     if not x_github_delivery or len(x_github_delivery) > 128:
         return _reject(svc, receiver, 400, "malformed", "X-GitHub-Delivery is missing or too long")
     if x_github_event == "ping":
         svc.metrics.requests.labels(receiver, "ping").inc()
         return JSONResponse({"pong": True}, status_code=200)
     return await _accept(
-        svc, receiver, body, lambda doc: github.parse(x_github_event, doc), started,
+        svc,
+        receiver,
+        body,
+        lambda doc: github.parse(x_github_event, doc),
+        started,
         delivery=(receiver, x_github_delivery),
-    )  # fmt: skip
+    )
 
 
 async def _url_token_receiver(

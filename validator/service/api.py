@@ -24,10 +24,9 @@ from validator.service.errors import SecretKeyError
 from validator.service.events import Ignored, push, registry_host
 from validator.service.matching import valid_repository_pattern, valid_tag_pattern
 from validator.service.store import (
-    DONE,
-    FAILED,
     Duplicate,
     ResolutionInfo,
+    Status,
     ValidationInfo,
     WatchInfo,
     WatchSpec,
@@ -155,7 +154,7 @@ class ValidationOut(BaseModel):
     digest: str
     profile: str
     hub_version: str
-    status: str = Field(description="queued | running | done | failed")
+    status: Status = Field(description="Where the validation is.")
     verdict: str | None = Field(description="compatible | incompatible | error, once done")
     error: str | None
     attempts: int
@@ -174,7 +173,7 @@ class PendingOut(BaseModel):
     registry: str
     repository: str
     tag: str
-    status: str = Field(description="queued | running | failed: asking the registry")
+    status: Status = Field(description="Where asking the registry for the digest is.")
     error: str | None
     attempts: int
     created_at: str | None
@@ -380,11 +379,11 @@ def validation(validation_id: int, svc: ReaderDep) -> ValidationOut:
 
 def badge_state(found: list[ValidationInfo], pending: list[ResolutionInfo]) -> str:
     if not found:
-        return "pending" if any(p.status != FAILED for p in pending) else "unknown"
+        return "pending" if any(p.status != Status.FAILED for p in pending) else "unknown"
     latest = found[0] if len(found) == 1 else max(found, key=lambda v: v.id)
-    if latest.status == DONE:
+    if latest.status == Status.DONE:
         return latest.verdict or "error"
-    return "failed" if latest.status == FAILED else "pending"
+    return "failed" if latest.status == Status.FAILED else "pending"
 
 
 @router.get(

@@ -7,6 +7,7 @@ Results and badges need the admin token too, unless JHIV_SERVICE_PUBLIC_RESULTS=
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -170,6 +171,9 @@ class ValidationOut(BaseModel):
 
 
 class PendingOut(BaseModel):
+    # Read straight from the store's ResolutionInfo.
+    model_config = ConfigDict(from_attributes=True)
+
     registry: str
     repository: str
     tag: str
@@ -277,39 +281,16 @@ def _links(info: ValidationInfo) -> dict[str, str]:
 def _validation_out(
     info: ValidationInfo, tags: dict[str, list[str]], full: bool = False
 ) -> ValidationOut:
-    return ValidationOut(
-        id=info.id,
-        image=f"{info.registry}/{info.repository}@{info.digest}",
-        registry=info.registry,
-        repository=info.repository,
-        tag=info.tag,
-        tags=tags.get(info.digest, []),
-        digest=info.digest,
-        profile=info.profile,
-        hub_version=info.hub_version,
-        status=info.status,
-        verdict=info.verdict,
-        error=info.error,
-        attempts=info.attempts,
-        created_at=info.created_at,
-        started_at=info.started_at,
-        finished_at=info.finished_at,
-        duration_s=info.duration_s,
-        counts=(info.report or {}).get("counts"),
-        links=_links(info),
-        report=info.report if full else None,
-    )
-
-
-def _pending_out(info: ResolutionInfo) -> PendingOut:
-    return PendingOut(
-        registry=info.registry,
-        repository=info.repository,
-        tag=info.tag,
-        status=info.status,
-        error=info.error,
-        attempts=info.attempts,
-        created_at=info.created_at,
+    """The stored fields as they are, and the few the API derives from them."""
+    return ValidationOut.model_validate(
+        {
+            **asdict(info),
+            "image": f"{info.registry}/{info.repository}@{info.digest}",
+            "tags": tags.get(info.digest, []),
+            "counts": (info.report or {}).get("counts"),
+            "links": _links(info),
+            "report": info.report if full else None,
+        }
     )
 
 
@@ -347,7 +328,7 @@ def _results(
         query=image or digest or "",
         digest=named,
         validations=[_validation_out(v, tags) for v in found],
-        pending=[_pending_out(p) for p in pending],
+        pending=[PendingOut.model_validate(p) for p in pending],
     )
 
 

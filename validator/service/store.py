@@ -64,7 +64,7 @@ CALLBACK_SECRET = "callback-secret"
 
 
 class Status(str, Enum):
-    """Where a validation or a resolution is; the column holds the value."""
+    """Where a validation or a resolution (asking the registry for a digest) is."""
 
     # enum.StrEnum from Python 3.11 on; the package still supports 3.10.
     QUEUED = "queued"

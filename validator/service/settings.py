@@ -168,6 +168,17 @@ def shown_default(field: FieldInfo) -> str:
     return str(default)
 
 
+def meaning(field: FieldInfo) -> str:
+    """The description, with the bounds the loader enforces."""
+    text = field.description or ""
+    for bound in field.metadata:  # ge= becomes an annotated_types.Ge here
+        if (least := getattr(bound, "ge", None)) is not None:
+            text += f" At least {least}."
+    if field.annotation is float:
+        text += " A finite number."
+    return text
+
+
 def default_database_url(environ: Mapping[str, str]) -> str:
     base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return f"sqlite:///{Path(base) / APP_DIR / 'service.sqlite3'}"
@@ -232,7 +243,7 @@ def settings_help() -> str:
     for name, field in Settings.model_fields.items():
         secret = " (secret)" if is_secret(field) else ""
         lines.append(f"{env_name(name)}{secret} [default: {shown_default(field)}]")
-        lines.append(f"    {(field.description or '').replace('`', '')}")
+        lines.append(f"    {meaning(field).replace('`', '')}")
     return "\n".join(lines)
 
 
@@ -243,5 +254,5 @@ def settings_table() -> str:
         secret = " (secret)" if is_secret(field) else ""
         default = shown_default(field)
         default = default if default in ("required", "none") else f"`{default}`"
-        lines.append(f"| `{name.upper()}`{secret} | {default} | {field.description or ''} |")
+        lines.append(f"| `{name.upper()}`{secret} | {default} | {meaning(field)} |")
     return "\n".join(lines)

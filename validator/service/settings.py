@@ -43,11 +43,11 @@ def _as_keys(value: object) -> object:
 # A secret stays wrapped from the moment it is read, so no repr or error shows it.
 SecretValue = Annotated[Secret, BeforeValidator(_as_secret)]
 Keys = Annotated[tuple[Secret, ...], BeforeValidator(_as_keys)]
-_SECRET: dict[str, Any] = {"secret": True}
 
 
 def _secret(shown_default: str | None = None, hint: str | None = None) -> dict[str, Any]:
-    extra = dict(_SECRET)
+    """The marks of a secret field (json_schema_extra): readable from a file, never quoted."""
+    extra: dict[str, Any] = {"secret": True}
     if shown_default is not None:
         extra["shown_default"] = shown_default
     if hint is not None:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def settings(**changes: Any) -> Settings:
         backoff=0.05,
         backoff_max=0.2,
     )
-    return replace(base, **changes)
+    return base.model_copy(update=changes)
 
 
 def store(path: Path, config: Settings) -> Store:

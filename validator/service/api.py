@@ -6,6 +6,7 @@ Results and badges need the admin token too, unless JHIV_SERVICE_PUBLIC_RESULTS=
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -19,13 +20,12 @@ from validator.reference import DIGEST_RE, DOCKER_HUB, HOST_RE, parse_query, reg
 from validator.registry.credentials import Secret
 from validator.service import auth, badge
 from validator.service.context import Service, service
+from validator.service.errors import SecretKeyError
 from validator.service.matching import valid_repository_pattern, valid_tag_pattern
-from validator.service.secretbox import SecretKeyError
 from validator.service.store import (
-    DONE,
-    FAILED,
     Duplicate,
     ResolutionInfo,
+    Status,
     ValidationInfo,
     WatchInfo,
     WatchSpec,
@@ -43,9 +43,10 @@ def _check_admin(svc: Service, credentials: HTTPAuthorizationCredentials | None)
     check = auth.bearer(header, svc.settings.admin_token.reveal())
     if check is auth.Check.MISSING:
         raise HTTPException(
-            401, "this needs the admin token: Authorization: Bearer TOKEN",
+            401,
+            "this needs the admin token: Authorization: Bearer TOKEN",
             headers={"WWW-Authenticate": 'Bearer realm="jhiv-admin"'},
-        )  # fmt: skip
+        )
     if check is auth.Check.WRONG:
         raise HTTPException(403, "the admin token is not valid")
 
@@ -150,7 +151,7 @@ class ValidationOut(BaseModel):
     digest: str
     profile: str
     hub_version: str
-    status: str = Field(description="queued | running | done | failed")
+    status: Status = Field(description="Where the validation is.")
     verdict: str | None = Field(description="compatible | incompatible | error, once done")
     error: str | None
     attempts: int
@@ -166,10 +167,13 @@ class ValidationOut(BaseModel):
 
 
 class PendingOut(BaseModel):
+    # Read straight from the store's ResolutionInfo.
+    model_config = ConfigDict(from_attributes=True)
+
     registry: str
     repository: str
     tag: str
-    status: str = Field(description="queued | running | failed: asking the registry")
+    status: Status = Field(description="Where asking the registry for the digest is.")
     error: str | None
     attempts: int
     created_at: str | None
@@ -251,39 +255,16 @@ def _links(info: ValidationInfo) -> dict[str, str]:
 def _validation_out(
     info: ValidationInfo, tags: dict[str, list[str]], full: bool = False
 ) -> ValidationOut:
-    return ValidationOut(
-        id=info.id,
-        image=f"{info.registry}/{info.repository}@{info.digest}",
-        registry=info.registry,
-        repository=info.repository,
-        tag=info.tag,
-        tags=tags.get(info.digest, []),
-        digest=info.digest,
-        profile=info.profile,
-        hub_version=info.hub_version,
-        status=info.status,
-        verdict=info.verdict,
-        error=info.error,
-        attempts=info.attempts,
-        created_at=info.created_at,
-        started_at=info.started_at,
-        finished_at=info.finished_at,
-        duration_s=info.duration_s,
-        counts=(info.report or {}).get("counts"),
-        links=_links(info),
-        report=info.report if full else None,
-    )
-
-
-def _pending_out(info: ResolutionInfo) -> PendingOut:
-    return PendingOut(
-        registry=info.registry,
-        repository=info.repository,
-        tag=info.tag,
-        status=info.status,
-        error=info.error,
-        attempts=info.attempts,
-        created_at=info.created_at,
+    """The stored fields as they are, and the few the API derives from them."""
+    return ValidationOut.model_validate(
+        {
+            **asdict(info),
+            "image": f"{info.registry}/{info.repository}@{info.digest}",
+            "tags": tags.get(info.digest, []),
+            "counts": (info.report or {}).get("counts"),
+            "links": _links(info),
+            "report": info.report if full else None,
+        }
     )
 
 
@@ -321,7 +302,7 @@ def _results(
         query=image or digest or "",
         digest=named,
         validations=[_validation_out(v, tags) for v in found],
-        pending=[_pending_out(p) for p in pending],
+        pending=[PendingOut.model_validate(p) for p in pending],
     )
 
 
@@ -353,11 +334,11 @@ def validation(validation_id: int, svc: ReaderDep) -> ValidationOut:
 
 def badge_state(found: list[ValidationInfo], pending: list[ResolutionInfo]) -> str:
     if not found:
-        return "pending" if any(p.status != FAILED for p in pending) else "unknown"
+        return "pending" if any(p.status != Status.FAILED for p in pending) else "unknown"
     latest = found[0] if len(found) == 1 else max(found, key=lambda v: v.id)
-    if latest.status == DONE:
+    if latest.status == Status.DONE:
         return latest.verdict or "error"
-    return "failed" if latest.status == FAILED else "pending"
+    return "failed" if latest.status == Status.FAILED else "pending"
 
 
 @router.get(

@@ -19,38 +19,23 @@ from typing import Any
 import click
 
 from validator import __version__
-from validator.errors import ValidatorError
+from validator.cli.guard import exit_with
+from validator.service.errors import SecretKeyError
 from validator.service.secretbox import SecretBox, generate_key
-from validator.service.settings import PREFIX, SETTINGS, Settings, load_settings
+from validator.service.settings import PREFIX, Settings, load_settings, settings_help
 from validator.service.store import Store
 
+PROG = "validate-image-service"
 log = logging.getLogger("validator.service")
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidatorError as exc:
-        raise click.ClickException(exc.one_line()) from None
-
-
-def _settings_help() -> str:
-    # \b keeps click from re-wrapping the table into one paragraph.
-    lines = ["Settings (environment; secrets also as NAME_FILE):", "", "\b"]
-    for s in SETTINGS:
-        default = f" [default: {s.default}]" if s.default else ""
-        lines.append(f"{PREFIX}{s.env}{default}")
-        lines.append(f"    {s.help}")
-    return "\n".join(lines)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="validate-image-service")
+@click.version_option(__version__, prog_name=PROG)
 def main() -> None:
     """The registry webhook service of jupyterhub-image-validator."""
 
 
-@main.command(epilog=_settings_help())
+@main.command(epilog=settings_help())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -61,12 +46,18 @@ def main() -> None:
 )
 def serve(host: str, port: int, log_level: str) -> None:
     """Receive registry webhooks and validate every pushed image."""
+    # Through the guard like the other commands: a bad setting is one line and exit 2, and
+    # a stop (uvicorn re-raises SIGTERM after its graceful shutdown) is 130.
+    exit_with(PROG, lambda: _serve(host, port, log_level), debug=log_level == "debug")
+
+
+def _serve(host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from validator.service.app import create_app
     from validator.service.runner import DockerRunner
 
-    settings = _settings()
+    settings = load_settings()
     level = getattr(logging, log_level.upper())
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -87,6 +78,7 @@ def serve(host: str, port: int, log_level: str) -> None:
     app = create_app(settings, store, DockerRunner(keep_images=settings.keep_images))
     # Our access log redacts URL tokens; uvicorn's would print them.
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+    return 0
 
 
 @main.command("generate-key")
@@ -104,18 +96,21 @@ def rotate_keys() -> None:
     2. Run rotate-keys.
     3. Remove the old keys; restart the service.
     """
-    settings = _settings()
+    exit_with(PROG, _rotate_keys)
+
+
+def _rotate_keys() -> int:
+    settings = load_settings()
     if not settings.secret_keys:
-        raise click.ClickException(f"no keys: set {PREFIX}SECRET_KEYS or {PREFIX}SECRET_KEYS_FILE")
+        raise SecretKeyError(f"no keys: set {PREFIX}SECRET_KEYS or {PREFIX}SECRET_KEYS_FILE")
     store = Store(settings.database_url.reveal(), SecretBox(settings.secret_keys))
     try:
         store.create_schema()
         count = store.rotate_secrets()
-    except ValidatorError as exc:
-        raise click.ClickException(exc.one_line()) from None
     finally:
         store.close()
     click.echo(f"re-encrypted {count} secrets with the first key", err=True)
+    return 0
 
 
 @main.command()

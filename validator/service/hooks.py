@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -54,9 +54,13 @@ def _gate(
     wait = svc.limiter.acquire(source)
     if wait > 0:
         return _reject(
-            svc, receiver, 429, "rate_limited", "too many requests from this address",
+            svc,
+            receiver,
+            429,
+            "rate_limited",
+            "too many requests from this address",
             {"Retry-After": retry_after(wait)},
-        )  # fmt: skip
+        )
     if secret is None:
         return _reject(svc, receiver, 404, "disabled", f"the {receiver} receiver is not enabled")
     return None
@@ -65,9 +69,13 @@ def _gate(
 def _auth_failure(svc: Service, receiver: str, check: auth.Check, how: str) -> JSONResponse | None:
     if check is auth.Check.MISSING:
         return _reject(
-            svc, receiver, 401, "unauthenticated", f"missing credentials: {how}",
+            svc,
+            receiver,
+            401,
+            "unauthenticated",
+            f"missing credentials: {how}",
             {"WWW-Authenticate": 'Bearer realm="jhiv-webhooks"'},
-        )  # fmt: skip
+        )
     if check is auth.Check.WRONG:
         return _reject(svc, receiver, 403, "forbidden", "the credentials are not valid")
     return None
@@ -137,9 +145,12 @@ async def _accept(
     if parsed.pushes:
         log.info(
             "%s: %d pushes, %d validations queued, %d already known, %d tags to resolve",
-            receiver, len(parsed.pushes), accepted.queued, accepted.deduplicated,
+            receiver,
+            len(parsed.pushes),
+            accepted.queued,
+            accepted.deduplicated,
             accepted.resolving,
-        )  # fmt: skip
+        )
     return JSONResponse(
         {
             "pushes": len(parsed.pushes),
@@ -157,25 +168,53 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _header_token_receiver(
-    request: Request, svc: Service, receiver: str, parse: Callable[[Any], Parsed]
+# What a receiver checks once the gate let the request through: authentication, content
+# type, headers. It gets the receiver's secret and answers a response that ends the
+# request there, or None to accept the payload.
+Screen = Callable[[str], Awaitable[JSONResponse | None]]
+
+
+async def _receive(
+    request: Request,
+    svc: Service,
+    receiver: str,
+    secret: Secret | None,
+    screen: Screen,
+    parse: Callable[[Any], Parsed],
+    delivery: tuple[str, str] | None = None,
 ) -> JSONResponse:
+    """Every receiver's one skeleton: gate, screen, accept."""
     started = time.monotonic()
-    secret = svc.settings.hook_token
     rejected = _gate(svc, request, receiver, secret)
     if rejected is not None:
         return rejected
     assert secret is not None
-    check = auth.header_token(request.headers.get("authorization"), secret.reveal())
-    failure = _auth_failure(svc, receiver, check, "send the hook token in Authorization")
-    if failure is not None:
-        return failure
-    if receiver != "harbor" and _media_type(request) not in distribution.MEDIA_TYPES:
-        return _reject(
-            svc, receiver, 415, "unsupported_media_type",
-            f"content type {_media_type(request)!r} is not a distribution events type",
-        )  # fmt: skip
-    return await _accept(svc, receiver, await request.body(), parse, started)
+    answer = await screen(secret.reveal())
+    if answer is not None:
+        return answer
+    # Starlette keeps the body once read, so a screen that read it costs nothing here.
+    return await _accept(svc, receiver, await request.body(), parse, started, delivery)
+
+
+async def _header_token_receiver(
+    request: Request, svc: Service, receiver: str, parse: Callable[[Any], Parsed]
+) -> JSONResponse:
+    async def screen(secret: str) -> JSONResponse | None:
+        check = auth.header_token(request.headers.get("authorization"), secret)
+        failure = _auth_failure(svc, receiver, check, "send the hook token in Authorization")
+        if failure is not None:
+            return failure
+        if receiver != "harbor" and _media_type(request) not in distribution.MEDIA_TYPES:
+            return _reject(
+                svc,
+                receiver,
+                415,
+                "unsupported_media_type",
+                f"content type {_media_type(request)!r} is not a distribution events type",
+            )
+        return None
+
+    return await _receive(request, svc, receiver, svc.settings.hook_token, screen, parse)
 
 
 _DISTRIBUTION_BODY = {
@@ -213,46 +252,51 @@ async def github_hook(
 ) -> JSONResponse:
     """GitHub `registry_package`/`package` webhooks, signed with `X-Hub-Signature-256`;
     a delivery id (`X-GitHub-Delivery`) is accepted once."""
-    started = time.monotonic()
     receiver = "github"
-    secret = svc.settings.github_secret
-    rejected = _gate(svc, request, receiver, secret)
-    if rejected is not None:
-        return rejected
-    assert secret is not None
-    body = await request.body()
-    check = auth.signature(request.headers.get("x-hub-signature-256"), secret.reveal(), body)
-    failure = _auth_failure(svc, receiver, check, "sign deliveries (X-Hub-Signature-256)")
-    if failure is not None:
-        return failure
-    if _media_type(request) != "application/json":
-        return _reject(
-            svc, receiver, 415, "unsupported_media_type",
-            "set the webhook's content type to application/json",
-        )  # fmt: skip
-    if not x_github_delivery or len(x_github_delivery) > 128:
-        return _reject(svc, receiver, 400, "malformed", "X-GitHub-Delivery is missing or too long")
-    if x_github_event == "ping":
-        svc.metrics.requests.labels(receiver, "ping").inc()
-        return JSONResponse({"pong": True}, status_code=200)
-    return await _accept(
-        svc, receiver, body, lambda doc: github.parse(x_github_event, doc), started,
+
+    async def screen(secret: str) -> JSONResponse | None:
+        body = await request.body()
+        check = auth.signature(request.headers.get("x-hub-signature-256"), secret, body)
+        failure = _auth_failure(svc, receiver, check, "sign deliveries (X-Hub-Signature-256)")
+        if failure is not None:
+            return failure
+        if _media_type(request) != "application/json":
+            return _reject(
+                svc,
+                receiver,
+                415,
+                "unsupported_media_type",
+                "set the webhook's content type to application/json",
+            )
+        if not x_github_delivery or len(x_github_delivery) > 128:
+            return _reject(
+                svc, receiver, 400, "malformed", "X-GitHub-Delivery is missing or too long"
+            )
+        if x_github_event == "ping":
+            svc.metrics.requests.labels(receiver, "ping").inc()
+            return JSONResponse({"pong": True}, status_code=200)
+        return None
+
+    return await _receive(
+        request,
+        svc,
+        receiver,
+        svc.settings.github_secret,
+        screen,
+        lambda doc: github.parse(x_github_event, doc),
         delivery=(receiver, x_github_delivery),
-    )  # fmt: skip
+    )
 
 
 async def _url_token_receiver(
     request: Request, svc: Service, receiver: str, token: str, parse: Callable[[Any], Parsed]
 ) -> JSONResponse:
-    started = time.monotonic()
-    secret = svc.settings.url_token
-    rejected = _gate(svc, request, receiver, secret)
-    if rejected is not None:
-        return rejected
-    assert secret is not None
-    if not auth.same(token, secret.reveal()):
-        return _reject(svc, receiver, 403, "forbidden", "the URL token is not valid")
-    return await _accept(svc, receiver, await request.body(), parse, started)
+    async def screen(secret: str) -> JSONResponse | None:
+        if not auth.same(token, secret):
+            return _reject(svc, receiver, 403, "forbidden", "the URL token is not valid")
+        return None
+
+    return await _receive(request, svc, receiver, svc.settings.url_token, screen, parse)
 
 
 @router.post("/dockerhub/{token}", status_code=202)

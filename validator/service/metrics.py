@@ -31,26 +31,36 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "jhiv_webhook_requests", "Webhook requests by receiver and outcome",
-            ["receiver", "outcome"], registry=r,
-        )  # fmt: skip
+            "jhiv_webhook_requests",
+            "Webhook requests by receiver and outcome",
+            ["receiver", "outcome"],
+            registry=r,
+        )
         self.events = Counter(
-            "jhiv_webhook_events", "Events in webhook requests by receiver and outcome",
-            ["receiver", "outcome"], registry=r,
-        )  # fmt: skip
+            "jhiv_webhook_events",
+            "Events in webhook requests by receiver and outcome",
+            ["receiver", "outcome"],
+            registry=r,
+        )
         self.ack_seconds = Histogram(
-            "jhiv_webhook_ack_seconds", "Time to answer an authenticated webhook",
-            ["receiver"], registry=r,
+            "jhiv_webhook_ack_seconds",
+            "Time to answer an authenticated webhook",
+            ["receiver"],
+            registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-        )  # fmt: skip
+        )
         self.validations = Counter(
-            "jhiv_validations", "Finished validations by verdict (failed: no verdict)",
-            ["verdict"], registry=r,
-        )  # fmt: skip
+            "jhiv_validations",
+            "Finished validations by verdict (failed: no verdict)",
+            ["verdict"],
+            registry=r,
+        )
         self.validation_seconds = Histogram(
-            "jhiv_validation_seconds", "Duration of a validation", registry=r,
+            "jhiv_validation_seconds",
+            "Duration of a validation",
+            registry=r,
             buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800),
-        )  # fmt: skip
+        )
         self.retries = Counter("jhiv_job_retries", "Jobs retried", ["kind"], registry=r)
         self.callbacks = Counter(
             "jhiv_callbacks", "Outgoing callbacks by outcome", ["outcome"], registry=r

@@ -14,12 +14,8 @@ from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from validator.errors import ValidatorError
 from validator.registry.credentials import Secret
-
-
-class SecretKeyError(ValidatorError):
-    """The encryption keys are missing, malformed, or none of them fits a stored secret."""
+from validator.service.errors import SecretKeyError
 
 
 def parse_keys(text: str, *, source: str) -> tuple[Secret, ...]:

@@ -1,64 +1,182 @@
-"""The service's settings: each declared once, read from the environment.
+"""The service's settings: each declared once, in :class:`Settings`, read from the environment.
 
-Secrets (the admin token, the webhook tokens, the encryption keys, a database URL with
-a password) come from ``NAME`` or from a file named by ``NAME_FILE``, never from a
-command-line argument, which every user of the machine can read in ``ps``.
+Every field is the variable ``JHIV_SERVICE_<NAME>``. Secrets (the admin token, the
+webhook tokens, the encryption keys, a database URL with a password) may instead come
+from the file named by ``JHIV_SERVICE_<NAME>_FILE``, never from a command-line argument,
+which every user of the machine can read in ``ps``. The ``serve --help`` epilog and the
+table in docs/service.md are rendered from the model (:func:`settings_help`,
+:func:`settings_table`), so they cannot drift from it.
+
+The loader is our own small walk over ``model_fields`` rather than pydantic-settings:
+pydantic-settings reads secrets from files *named after the field* in one directory,
+not from a path given in ``<NAME>_FILE``, and it cannot refuse a variable set both ways.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from validator.cache import APP_DIR
-from validator.errors import ValidatorError
 from validator.registry.credentials import Secret
+from validator.service.errors import SettingsError
 from validator.service.secretbox import parse_keys
 
 PREFIX = "JHIV_SERVICE_"
 
 
-class SettingsError(ValidatorError):
-    """A setting is missing or malformed."""
+def _as_secret(value: object) -> object:
+    return Secret(value) if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class Setting:
-    env: str
-    help: str
-    default: str = ""
-    secret: bool = False
+def _as_keys(value: object) -> object:
+    if isinstance(value, str):
+        return parse_keys(value, source=f"{PREFIX}SECRET_KEYS")
+    return value
 
 
-# The documentation of every setting (docs/service.md shows this table).
-SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", "SQLAlchemy URL of the store; a PostgreSQL URL in production "
-            "(postgresql+psycopg://user@host/db).", "sqlite:///<data dir>/service.sqlite3",
-            secret=True),
-    Setting("ADMIN_TOKEN", "Bearer token of the admin API (watches; results unless public). "
-            "Required.", secret=True),
-    Setting("SECRET_KEYS", "Fernet keys, comma- or line-separated, the first encrypts. "
-            "Needed to store registry passwords and callback secrets.", secret=True),
-    Setting("HOOK_TOKEN", "Token registries send in Authorization (distribution, GitLab, "
-            "Harbor). Unset: those receivers are off.", secret=True),
-    Setting("GITHUB_SECRET", "Secret of the GitHub webhook (X-Hub-Signature-256). Unset: "
-            "the GitHub receiver is off.", secret=True),
-    Setting("URL_TOKEN", "Token in the webhook URL of Docker Hub and Quay, which sign "
-            "nothing. Unset: those receivers are off.", secret=True),
-    Setting("CONCURRENCY", "Validations at once (each runs containers).", "2"),
-    Setting("MAX_BODY", "Largest request body in bytes (HTTP 413 beyond).", "1048576"),
-    Setting("RATE", "Webhook requests per second per source address (0: no limit).", "20"),
-    Setting("BURST", "Webhook requests a source may send at once.", "200"),
-    Setting("MAX_ATTEMPTS", "Tries of a job that fails for a transient reason.", "5"),
-    Setting("BACKOFF", "Seconds before the first retry; doubles each time.", "5"),
-    Setting("BACKOFF_MAX", "Longest wait between two tries, seconds.", "300"),
-    Setting("PUBLIC_RESULTS", "1: results and badges need no token.", "0"),
-    Setting("PUBLIC_URL", "The service's external URL, for links in callbacks."),
-    Setting("KEEP_IMAGES", "1: keep the images pulled for validation (default: remove).",
-            "0"),
-)  # fmt: skip
+# A secret stays wrapped from the moment it is read, so no repr or error shows it.
+SecretValue = Annotated[Secret, BeforeValidator(_as_secret)]
+Keys = Annotated[tuple[Secret, ...], BeforeValidator(_as_keys)]
+
+
+def _secret(shown_default: str | None = None, hint: str | None = None) -> dict[str, Any]:
+    """The marks of a secret field (json_schema_extra): readable from a file, never quoted."""
+    extra: dict[str, Any] = {"secret": True}
+    if shown_default is not None:
+        extra["shown_default"] = shown_default
+    if hint is not None:
+        extra["hint"] = hint
+    return extra
+
+
+class Settings(BaseModel):
+    """Every setting of ``validate-image-service``, with its default and meaning."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+    database_url: SecretValue = Field(
+        default=Secret("sqlite://"),
+        description="SQLAlchemy URL of the store; `postgresql+psycopg://user@host/db` in "
+        "production (the driver comes with `.[service]`).",
+        json_schema_extra=_secret(
+            shown_default="sqlite:///$XDG_DATA_HOME/jupyterhub-image-validator/service.sqlite3"
+        ),
+    )
+    admin_token: SecretValue = Field(
+        description="`Authorization: Bearer` token of the admin API (watches; results "
+        "unless public).",
+        json_schema_extra=_secret(
+            hint="e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        ),
+    )
+    secret_keys: Keys = Field(
+        default=(),
+        description="Fernet keys, comma- or line-separated; the first encrypts. Without one, "
+        "watches cannot store registry passwords or callback secrets.",
+        json_schema_extra=_secret(),
+    )
+    hook_token: SecretValue | None = Field(
+        default=None,
+        description="Token registries send in `Authorization` (distribution, GitLab, "
+        "Harbor). Unset: those receivers are off.",
+        json_schema_extra=_secret(),
+    )
+    github_secret: SecretValue | None = Field(
+        default=None,
+        description="Secret of the GitHub webhook (HMAC of `X-Hub-Signature-256`). Unset: "
+        "the GitHub receiver is off.",
+        json_schema_extra=_secret(),
+    )
+    url_token: SecretValue | None = Field(
+        default=None,
+        description="Token in the webhook URL of Docker Hub and Quay, which sign nothing. "
+        "Unset: those receivers are off.",
+        json_schema_extra=_secret(),
+    )
+    concurrency: int = Field(
+        default=2, ge=1, description="Validations at once (each runs containers)."
+    )
+    max_body: int = Field(
+        default=1_048_576, ge=0, description="Largest request body in bytes (HTTP 413 beyond)."
+    )
+    rate: float = Field(
+        default=20.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Webhook requests per second per source address (0: no limit; 429 beyond).",
+    )
+    burst: int = Field(default=200, ge=1, description="Webhook requests a source may send at once.")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Tries of a job that fails for a transient reason."
+    )
+    backoff: float = Field(
+        default=5.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds before the first retry; doubles each time.",
+    )
+    backoff_max: float = Field(
+        default=300.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Longest wait between two tries, seconds.",
+    )
+    public_results: bool = Field(default=False, description="1: results and badges need no token.")
+    public_url: str = Field(
+        default="", description="The service's external URL, for links in callbacks."
+    )
+    keep_images: bool = Field(
+        default=False, description="1: keep the images pulled for validation (default: remove)."
+    )
+
+
+def env_name(name: str) -> str:
+    return PREFIX + name.upper()
+
+
+def is_secret(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("secret") is True
+
+
+def _extra(field: FieldInfo, key: str) -> str | None:
+    extra = field.json_schema_extra
+    value = extra.get(key) if isinstance(extra, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def shown_default(field: FieldInfo) -> str:
+    """The default as an operator writes it: ``1``/``0`` for flags, ``none`` for unset."""
+    if field.is_required():
+        return "required"
+    shown = _extra(field, "shown_default")
+    if shown is not None:
+        return shown
+    default = field.default
+    if isinstance(default, bool):
+        return "1" if default else "0"
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    if default in (None, "", ()):
+        return "none"
+    return str(default)
+
+
+def meaning(field: FieldInfo) -> str:
+    """The description, with the bounds the loader enforces."""
+    text = field.description or ""
+    for bound in field.metadata:  # ge= becomes an annotated_types.Ge here
+        if (least := getattr(bound, "ge", None)) is not None:
+            text += f" At least {least}."
+    if field.annotation is float:
+        text += " A finite number."
+    return text
 
 
 def default_database_url(environ: Mapping[str, str]) -> str:
@@ -66,88 +184,75 @@ def default_database_url(environ: Mapping[str, str]) -> str:
     return f"sqlite:///{Path(base) / APP_DIR / 'service.sqlite3'}"
 
 
-@dataclass(frozen=True)
-class Settings:
-    admin_token: Secret
-    database_url: Secret = field(default_factory=lambda: Secret("sqlite://"))
-    secret_keys: tuple[Secret, ...] = ()
-    hook_token: Secret | None = None
-    github_secret: Secret | None = None
-    url_token: Secret | None = None
-    concurrency: int = 2
-    max_body: int = 1_048_576
-    rate: float = 20.0
-    burst: int = 200
-    max_attempts: int = 5
-    backoff: float = 5.0
-    backoff_max: float = 300.0
-    public_results: bool = False
-    public_url: str = ""
-    keep_images: bool = False
-
-
-def _secret(environ: Mapping[str, str], name: str, read: Callable[[Path], str]) -> Secret | None:
-    env = PREFIX + name
-    value = environ.get(env)
-    path = environ.get(f"{env}_FILE")
+def _raw(
+    environ: Mapping[str, str], name: str, field: FieldInfo, read: Callable[[Path], str]
+) -> str | None:
+    env = env_name(name)
+    value = environ.get(env, "").strip()
+    path = environ.get(f"{env}_FILE", "") if is_secret(field) else ""
     if value and path:
         raise SettingsError(f"both {env} and {env}_FILE are set", hint="keep one of them")
     if path:
         try:
-            value = read(Path(path))
+            value = read(Path(path)).strip()
         except OSError as exc:
             raise SettingsError(f"cannot read {env}_FILE {path!r}: {exc.strerror}") from None
-    value = (value or "").strip()
-    return Secret(value) if value else None
+    return value or None
 
 
-def _number(environ: Mapping[str, str], name: str, kind: type[float] | type[int]) -> float:
-    default = next(s.default for s in SETTINGS if s.env == name)
-    raw = environ.get(PREFIX + name, default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{PREFIX}{name} must not be negative, got {raw!r}")
-    return value
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(PREFIX + name, "0").strip().lower() in ("1", "true", "yes", "on")
+def _one_line(exc: ValidationError) -> SettingsError:
+    problems = []
+    for error in exc.errors():
+        env = env_name(str(error["loc"][0])) if error["loc"] else PREFIX
+        # Never quote a secret's value, only the name of the variable that holds it.
+        field = Settings.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        got = "" if field is None or is_secret(field) else f", got {error['input']!r}"
+        problems.append(f"{env}: {error['msg'][0].lower()}{error['msg'][1:]}{got}")
+    return SettingsError("; ".join(problems))
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None,
     read: Callable[[Path], str] = lambda p: p.read_text(encoding="utf-8"),
 ) -> Settings:
+    """Settings from ``environ`` (default: the process environment); an empty value is unset."""
     environ = os.environ if environ is None else environ
-    admin = _secret(environ, "ADMIN_TOKEN", read)
-    if admin is None:
-        raise SettingsError(
-            f"no admin token: set {PREFIX}ADMIN_TOKEN or {PREFIX}ADMIN_TOKEN_FILE",
-            hint="e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`",
-        )
-    keys = _secret(environ, "SECRET_KEYS", read)
-    concurrency = int(_number(environ, "CONCURRENCY", int))
-    if concurrency < 1:
-        raise SettingsError(f"{PREFIX}CONCURRENCY must be at least 1")
-    return Settings(
-        admin_token=admin,
-        database_url=_secret(environ, "DATABASE_URL", read)
-        or Secret(default_database_url(environ)),
-        secret_keys=parse_keys(keys.reveal(), source=f"{PREFIX}SECRET_KEYS") if keys else (),
-        hook_token=_secret(environ, "HOOK_TOKEN", read),
-        github_secret=_secret(environ, "GITHUB_SECRET", read),
-        url_token=_secret(environ, "URL_TOKEN", read),
-        concurrency=concurrency,
-        max_body=int(_number(environ, "MAX_BODY", int)),
-        rate=_number(environ, "RATE", float),
-        burst=max(1, int(_number(environ, "BURST", int))),
-        max_attempts=max(1, int(_number(environ, "MAX_ATTEMPTS", int))),
-        backoff=_number(environ, "BACKOFF", float),
-        backoff_max=_number(environ, "BACKOFF_MAX", float),
-        public_results=_flag(environ, "PUBLIC_RESULTS"),
-        public_url=environ.get(PREFIX + "PUBLIC_URL", "").rstrip("/"),
-        keep_images=_flag(environ, "KEEP_IMAGES"),
-    )
+    values: dict[str, object] = {}
+    for name, field in Settings.model_fields.items():
+        raw = _raw(environ, name, field, read)
+        if raw is None and field.is_required():
+            env = env_name(name)
+            raise SettingsError(
+                f"{env} is not set: set {env} or {env}_FILE", hint=_extra(field, "hint")
+            )
+        if raw is not None:
+            values[name] = raw
+    values.setdefault("database_url", default_database_url(environ))
+    if isinstance(url := values.get("public_url"), str):
+        values["public_url"] = url.rstrip("/")
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise _one_line(exc) from None
+
+
+def settings_help() -> str:
+    """The ``serve --help`` epilog: every variable, its default and its meaning."""
+    # \b keeps click from re-wrapping the list into one paragraph.
+    lines = ["Settings (environment; secrets also as NAME_FILE):", "", "\b"]
+    for name, field in Settings.model_fields.items():
+        secret = " (secret)" if is_secret(field) else ""
+        lines.append(f"{env_name(name)}{secret} [default: {shown_default(field)}]")
+        lines.append(f"    {meaning(field).replace('`', '')}")
+    return "\n".join(lines)
+
+
+def settings_table() -> str:
+    """The Markdown table of docs/service.md."""
+    lines = ["| Setting (`JHIV_SERVICE_...`) | Default | Meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        secret = " (secret)" if is_secret(field) else ""
+        default = shown_default(field)
+        default = default if default in ("required", "none") else f"`{default}`"
+        lines.append(f"| `{name.upper()}`{secret} | {default} | {meaning(field)} |")
+    return "\n".join(lines)

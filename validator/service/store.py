@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -60,7 +61,19 @@ log = logging.getLogger(__name__)
 
 PASSWORD = "registry-password"
 CALLBACK_SECRET = "callback-secret"
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+class Status(str, Enum):
+    """Where a validation or a resolution (asking the registry for a digest) is."""
+
+    # enum.StrEnum from Python 3.11 on; the package still supports 3.10.
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def utcnow() -> datetime:
@@ -258,7 +271,7 @@ class ValidationInfo:
     tag: str
     profile: str
     hub_version: str
-    status: str
+    status: Status
     verdict: str | None
     error: str | None
     attempts: int
@@ -275,7 +288,7 @@ class ResolutionInfo:
     registry: str
     repository: str
     tag: str
-    status: str
+    status: Status
     error: str | None
     attempts: int
     created_at: str | None
@@ -298,7 +311,7 @@ def _validation_info(row: Validation) -> ValidationInfo:
         tag=row.tag,
         profile=row.profile,
         hub_version=row.hub_version,
-        status=row.status,
+        status=Status(row.status),
         verdict=row.verdict,
         error=row.error,
         attempts=row.attempts,
@@ -444,7 +457,7 @@ class Store:
             session.execute(delete(Resolution).where(Resolution.watch_id == watch_id))
             session.execute(
                 delete(Validation).where(
-                    Validation.watch_id == watch_id, Validation.status == QUEUED
+                    Validation.watch_id == watch_id, Validation.status == Status.QUEUED
                 )
             )
             session.execute(
@@ -515,7 +528,7 @@ class Store:
                             host=push.registry,
                             repository=push.repository,
                             tag=push.tag,
-                            status=QUEUED,
+                            status=Status.QUEUED,
                             attempts=0,
                             not_before=now,
                             created_at=now,
@@ -584,7 +597,7 @@ class Store:
                             profile=watch.profile,
                             hub_version=hub_version,
                             watch_id=watch.id,
-                            status=QUEUED,
+                            status=Status.QUEUED,
                             attempts=0,
                             not_before=now,
                             created_at=now,
@@ -595,9 +608,9 @@ class Store:
                 existing = session.scalar(select(Validation).where(Validation.key == key))
                 if existing is None:
                     raise
-        if existing.status == FAILED or existing.verdict == "error":
+        if existing.status == Status.FAILED or existing.verdict == "error":
             # Not a verdict about the image: a new push is a new chance.
-            existing.status, existing.attempts, existing.not_before = QUEUED, 0, now
+            existing.status, existing.attempts, existing.not_before = Status.QUEUED, 0, now
             existing.error = existing.verdict = existing.report = None
             existing.watch_id = watch.id
             existing.host, existing.repository, existing.tag = (
@@ -616,7 +629,7 @@ class Store:
             count = 0
             for table in (Resolution, Validation):
                 result = session.execute(
-                    update(table).where(table.status == RUNNING).values(status=QUEUED)
+                    update(table).where(table.status == Status.RUNNING).values(status=Status.QUEUED)
                 )
                 count += result.rowcount  # type: ignore[attr-defined]
             return count
@@ -627,26 +640,26 @@ class Store:
         with self._tx() as session:
             res = session.scalar(
                 select(Resolution)
-                .where(Resolution.status == QUEUED, Resolution.not_before <= now)
+                .where(Resolution.status == Status.QUEUED, Resolution.not_before <= now)
                 .order_by(Resolution.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
             if res is not None:
-                res.status, res.attempts = RUNNING, res.attempts + 1
+                res.status, res.attempts = Status.RUNNING, res.attempts + 1
                 return ResolveJob(
                     res.id, res.watch_id, res.host, res.repository, res.tag, res.attempts
                 )
             val = session.scalar(
                 select(Validation)
-                .where(Validation.status == QUEUED, Validation.not_before <= now)
+                .where(Validation.status == Status.QUEUED, Validation.not_before <= now)
                 .order_by(Validation.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
             if val is None:
                 return None
-            val.status, val.attempts, val.started_at = RUNNING, val.attempts + 1, now
+            val.status, val.attempts, val.started_at = Status.RUNNING, val.attempts + 1, now
             return ValidateJob(
                 val.id,
                 val.digest,
@@ -677,7 +690,7 @@ class Store:
                 update(table)
                 .where(table.id == job.id)
                 .values(
-                    status=QUEUED,
+                    status=Status.QUEUED,
                     error=error,
                     not_before=utcnow() + timedelta(seconds=delay_s),
                 )
@@ -690,7 +703,7 @@ class Store:
             session.execute(
                 update(table)
                 .where(table.id == job.id)
-                .values(status=QUEUED, attempts=max(0, job.attempts - 1))
+                .values(status=Status.QUEUED, attempts=max(0, job.attempts - 1))
             )
 
     def fail(self, job: ResolveJob | ValidateJob, error: str) -> None:
@@ -699,7 +712,7 @@ class Store:
             session.execute(
                 update(table)
                 .where(table.id == job.id)
-                .values(status=FAILED, error=error, finished_at=utcnow())
+                .values(status=Status.FAILED, error=error, finished_at=utcnow())
             )
 
     def finish(self, job: ValidateJob, report: dict[str, Any]) -> ValidationInfo:
@@ -707,7 +720,7 @@ class Store:
             row = session.get(Validation, job.id)
             if row is None:  # its watch was deleted meanwhile, with its queue
                 raise LookupError(f"validation {job.id} is gone")
-            row.status, row.verdict = DONE, str(report.get("verdict"))
+            row.status, row.verdict = Status.DONE, str(report.get("verdict"))
             row.report, row.error = json.dumps(report), report.get("error")
             row.finished_at = utcnow()
             row.duration_s = float(report.get("duration_s") or 0.0)
@@ -727,7 +740,7 @@ class Store:
             for name, table in (("resolution", Resolution), ("validation", Validation)):
                 rows = session.execute(
                     select(table.status, func.count())
-                    .where(table.status.in_((QUEUED, RUNNING)))
+                    .where(table.status.in_((Status.QUEUED, Status.RUNNING)))
                     .group_by(table.status)
                 )
                 for status, count in rows:
@@ -804,7 +817,7 @@ class Store:
                     r.host,
                     r.repository,
                     r.tag,
-                    r.status,
+                    Status(r.status),
                     r.error,
                     r.attempts,
                     iso(r.created_at),

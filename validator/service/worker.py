@@ -207,8 +207,13 @@ class Worker:
             delay = backoff(job.attempts, self.policy.backoff, self.policy.backoff_max)
             log.warning(
                 "%s %s failed (try %d of %d), again in %.0f s: %s",
-                kind.capitalize(), job.id, job.attempts, self.policy.max_attempts, delay, message,
-            )  # fmt: skip
+                kind.capitalize(),
+                job.id,
+                job.attempts,
+                self.policy.max_attempts,
+                delay,
+                message,
+            )
             self.store.retry(job, message, delay)
             self.metrics.retries.labels(kind).inc()
             return

@@ -19,13 +19,14 @@ from validator.errors import (
 )
 from validator.registry.credentials import Secret
 from validator.service import auth, badge
+from validator.service.errors import SecretKeyError, SettingsError
 from validator.service.events import Push
 from validator.service.matching import WatchView, concerned, valid_repository_pattern
 from validator.service.middleware import redact_path
 from validator.service.ratelimit import RateLimiter, retry_after
 from validator.service.retry import backoff, is_transient
-from validator.service.secretbox import SecretBox, SecretKeyError, generate_key, parse_keys
-from validator.service.settings import SettingsError, load_settings
+from validator.service.secretbox import SecretBox, generate_key, parse_keys
+from validator.service.settings import load_settings
 
 # --- signatures and tokens ---------------------------------------------------------
 
@@ -147,7 +148,7 @@ def test_rate_limit_per_source_with_burst_and_refill() -> None:
 
 
 def test_settings_need_an_admin_token() -> None:
-    with pytest.raises(SettingsError, match="no admin token"):
+    with pytest.raises(SettingsError, match="JHIV_SERVICE_ADMIN_TOKEN is not set"):
         load_settings({})
 
 
@@ -183,7 +184,9 @@ def test_settings_refuse_ambiguity_and_nonsense(tmp_path: Path) -> None:
                 "JHIV_SERVICE_ADMIN_TOKEN_FILE": str(tmp_path / "admin"),
             }
         )
-    with pytest.raises(SettingsError, match="must be a number, got 'lots'"):
+    with pytest.raises(
+        SettingsError, match=r"JHIV_SERVICE_RATE: input should be a valid number.*got 'lots'"
+    ):
         load_settings({"JHIV_SERVICE_ADMIN_TOKEN": "a", "JHIV_SERVICE_RATE": "lots"})
     with pytest.raises(SettingsError, match="cannot read"):
         load_settings({"JHIV_SERVICE_ADMIN_TOKEN_FILE": str(tmp_path / "missing")})

@@ -14,6 +14,7 @@ from validator.checks import (
     platform,
     ports,
     singleuser,
+    singleuser_app,
     size,
     user,
 )
@@ -27,6 +28,7 @@ STATIC: tuple[Check, ...] = (
     command.ENTRYPOINT_FORM,
     ports.PORT_NOT_PINNED,
     environment.HOME_PATH,
+    singleuser_app.SINGLEUSER_APP_ENV,
     size.IMAGE_SIZE,
 )
 

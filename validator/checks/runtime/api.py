@@ -130,7 +130,7 @@ TOKEN_AUTH = Check(
         "request fails with 403 or 500."
     ),
     fix="Install the hub's JupyterHub version in the image; make sure the hub API is reachable.",
-    evidence=(),
+    evidence=("jupyterhub#537",),
     needs=("server-starts",),
     probe=probe_token_auth,
 )

@@ -11,7 +11,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -19,15 +18,10 @@ import docker
 
 from validator import __version__
 from validator.cache import CacheKey, ResultCache
-from validator.checks import CATALOG, Stage
-from validator.checks import singleuser as singleuser_checks
-from validator.checks.command import check_command, check_entrypoint_form
-from validator.checks.environment import check_home_path
-from validator.checks.platform import check_platform
-from validator.checks.ports import check_port_not_pinned
-from validator.checks.size import check_image_size
-from validator.checks.user import check_image_user
-from validator.findings import Finding, Report, Status
+from validator.checks import EXEC, RUNTIME, STATIC
+from validator.checks.base import Outcomes
+from validator.checks.singleuser import ExecContext
+from validator.findings import Finding, Report
 from validator.image import ImageInfo, docker_client, fetch, locate
 from validator.options import Options
 from validator.profiles import Profile
@@ -38,24 +32,6 @@ from validator.runtime.stage import runtime_findings
 
 log = logging.getLogger(__name__)
 
-StaticCheck = Callable[[ImageInfo, Profile], Finding]
-
-STATIC_CHECKS: tuple[StaticCheck, ...] = (
-    check_platform,
-    check_image_user,
-    check_command,
-    check_entrypoint_form,
-    check_port_not_pinned,
-    check_home_path,
-    check_image_size,
-)
-
-
-def _timed(fn: Callable[[], Finding]) -> Finding:
-    started = time.monotonic()
-    finding = fn()
-    return finding.with_duration(time.monotonic() - started)
-
 
 def run_user(profile: Profile) -> str | None:
     """The ``--user`` a hub with this profile would give the container."""
@@ -64,35 +40,9 @@ def run_user(profile: Profile) -> str | None:
     return f"{profile.uid}:{profile.gid}" if profile.gid is not None else str(profile.uid)
 
 
-def static_findings(image: ImageInfo, profile: Profile) -> list[Finding]:
-    return [_timed(lambda fn=fn: fn(image, profile)) for fn in STATIC_CHECKS]  # type: ignore[misc]
-
-
-def singleuser_findings(
-    sandbox: Sandbox,
-    image: ImageInfo,
-    profile: Profile,
-    on_started: Callable[[], None] | None = None,
-) -> list[Finding]:
-    timeout = float(profile.http_timeout)
-    run = sandbox.run_to_end(
-        image.id,
-        ["jupyterhub-singleuser", "--version"],
-        user=run_user(profile),
-        timeout=timeout,
-        allow_privilege_escalation=profile.allow_privilege_escalation,
-        give_up_when=singleuser_checks.started_a_server,
-        on_started=on_started,
-    )
-    findings = singleuser_checks.interpret(run, profile, timeout=timeout)
-    # One container answered all three; its time is shared out evenly.
-    share = run.seconds / len(findings)
-    return [f.with_duration(share) for f in findings]
-
-
 def _exec_and_runtime(
-    sandbox: Sandbox, image: ImageInfo, profile: Profile, options: Options
-) -> list[Finding]:
+    sandbox: Sandbox, image: ImageInfo, profile: Profile, options: Options, outcomes: Outcomes
+) -> None:
     """The version check and the runtime probes, started together.
 
     Importing jupyterhub-singleuser takes seconds, and so does starting the server; both
@@ -101,10 +51,9 @@ def _exec_and_runtime(
     """
     user = run_user(profile)
     if options.static_only:
-        return [
-            *singleuser_findings(sandbox, image, profile),
-            *_skipped(Stage.RUNTIME, "runtime probes were not asked for"),
-        ]
+        _run_exec(ExecContext(sandbox, image, profile, user), outcomes)
+        outcomes.skip_all(RUNTIME, "runtime probes were not asked for")
+        return
     cancel = threading.Event()
     spawned: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -117,23 +66,23 @@ def _exec_and_runtime(
         try:
             # The spawn starts once the version container runs: an image without the
             # command is judged from the engine's refusal alone, in well under a second.
-            exec_findings = singleuser_findings(sandbox, image, profile, on_started=spawn)
+            _run_exec(ExecContext(sandbox, image, profile, user, on_started=spawn), outcomes)
         except BaseException:
             cancel.set()
             raise
-        blocking = [f for f in exec_findings if f.status is Status.FAIL and f.check_id in _GATES]
-        if blocking or not spawned:
+        # The runtime stage ran ahead; its first check's needs decide whether it counts.
+        why = outcomes.unmet(RUNTIME[0])
+        if why is not None or not spawned:
             cancel.set()
-            return [*exec_findings, *_skipped(Stage.RUNTIME, "jupyterhub-singleuser cannot start")]
-        return [*exec_findings, *spawned[0].result()]
+            outcomes.skip_all(RUNTIME, why or "jupyterhub-singleuser cannot start")
+            return
+        for finding in spawned[0].result():
+            outcomes.add(finding)
 
 
-# A failure of these means no server can start; a version failure still lets it run.
-_GATES = ("singleuser-installed", "singleuser-imports")
-
-
-def _skipped(stage: Stage, why: str) -> list[Finding]:
-    return [check.skipped(why) for check in CATALOG.values() if check.stage is stage]
+def _run_exec(ctx: ExecContext, outcomes: Outcomes) -> None:
+    for check in EXEC:
+        outcomes.run(check, ctx)
 
 
 def validate(
@@ -181,15 +130,16 @@ def validate(
             return cached
     log.info("Validating %s (image %s) for %s", ref.canonical, image.id[7:19], profile.name)
 
-    for finding in static_findings(image, profile):
-        report.add(finding)
-    if report.status_of("platform") is Status.FAIL:
-        why = "the image cannot run on this platform"
-        later = [*_skipped(Stage.EXEC, why), *_skipped(Stage.RUNTIME, why)]
+    outcomes = Outcomes(profile, (*STATIC, *EXEC, *RUNTIME))
+    for check in STATIC:
+        outcomes.run(check, image, profile)
+    why = outcomes.unmet(EXEC[0])
+    if why is not None:
+        outcomes.skip_all((*EXEC, *RUNTIME), why)
     else:
         with Sandbox(client, keep=options.keep) as sandbox:
-            later = _exec_and_runtime(sandbox, image, profile, options)
-    for finding in later:
+            _exec_and_runtime(sandbox, image, profile, options, outcomes)
+    for finding in outcomes.findings:
         report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)
     if cache is not None and report.digest is not None:

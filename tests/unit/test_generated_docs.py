@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from validator.checks import CATALOG
@@ -35,3 +36,15 @@ def test_docs_profiles_md_is_generated_from_the_model() -> None:
     assert path.read_text() == render_doc(), (
         "run: python -m validator.profiles.doc > docs/profiles.md"
     )
+
+
+def test_docs_list_the_checks_in_the_order_they_run() -> None:
+    from validator.checks import EXEC, RUNTIME, STATIC
+
+    documented = re.findall(r"^### `([a-z0-9-]+)`", DOC.read_text(), re.MULTILINE)
+    assert documented == [c.id for c in (*STATIC, *EXEC, *RUNTIME)]
+
+
+def test_docs_cite_no_private_notes() -> None:
+    assert "shared/notes" not in DOC.read_text()
+    assert "singleuser-contract" not in DOC.read_text()

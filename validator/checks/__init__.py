@@ -1,82 +1,83 @@
-"""The checks: each has a stable kebab-case id, documented in docs/checks.md.
+"""The checks, in the one order they run, are reported and are documented.
 
-A check module declares its ``Check`` entries (what goes wrong on a hub, how to fix it,
-where the evidence is) and pure functions that turn what was observed into Findings.
-The validator's orchestration (validator.validate) does the I/O and calls them.
+A check is one ``Check`` (validator.checks.base) declared in the module of its probe;
+these tuples are the only list of them, as docker-stacks lists its images in one
+hierarchy. Adding a check: declare it in one module, add it to its stage's tuple,
+regenerate docs/checks.md (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from validator.checks import (
+    command,
+    environment,
+    platform,
+    ports,
+    singleuser,
+    singleuser_app,
+    size,
+    user,
+)
+from validator.checks.base import Check, Stage
+from validator.checks.runtime import api, kernel, server, storage
 
-from validator.findings import Finding, Status
+STATIC: tuple[Check, ...] = (
+    platform.PLATFORM,
+    user.IMAGE_USER,
+    command.COMMAND,
+    command.ENTRYPOINT_FORM,
+    ports.PORT_NOT_PINNED,
+    environment.HOME_PATH,
+    singleuser_app.SINGLEUSER_APP_ENV,
+    size.IMAGE_SIZE,
+)
 
+# One container answers all three (singleuser.probe_singleuser).
+EXEC: tuple[Check, ...] = (
+    singleuser.INSTALLED,
+    singleuser.IMPORTS,
+    singleuser.VERSION,
+)
 
-class Stage(str, Enum):
-    STATIC = "static"  # image configuration only
-    EXEC = "exec"  # one short-lived container through the image's ENTRYPOINT
-    RUNTIME = "runtime"  # the server started as a hub would start it
+# server-starts judges the wait for the first answer; stability must come last, its
+# window starts once the other probes are done.
+RUNTIME: tuple[Check, ...] = (
+    server.SERVER_STARTS,
+    server.STARTUP_TIME,
+    server.LISTEN_ADDRESS,
+    api.SERVER_API,
+    api.HUB_AUTH,
+    api.TOKEN_AUTH,
+    api.HUB_CONTACT,
+    kernel.KERNEL_RUNS,
+    storage.HOME_WRITABLE,
+    storage.MOUNT_WRITABLE,
+    server.STABILITY,
+)
 
+STAGES: dict[Stage, tuple[Check, ...]] = {
+    Stage.STATIC: STATIC,
+    Stage.EXEC: EXEC,
+    Stage.RUNTIME: RUNTIME,
+}
 
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    stage: Stage
-    detection: str
-    cause: str
-    fix: str
-    evidence: tuple[str, ...] = ()
-
-    def result(
-        self,
-        status: Status,
-        message: str,
-        *,
-        fix: str | None = None,
-        evidence: str | None = None,
-    ) -> Finding:
-        """A Finding for this check; failing ones get the check's fix unless given one."""
-        if fix is None and status in (Status.FAIL, Status.WARN, Status.ERROR):
-            fix = self.fix
-        return Finding(
-            check_id=self.id,
-            status=status,
-            message=message,
-            title=self.title,
-            fix=fix,
-            evidence=evidence,
-        )
-
-    def passed(self, message: str, evidence: str | None = None) -> Finding:
-        return self.result(Status.PASS, message, evidence=evidence)
-
-    def failed(
-        self, message: str, *, fix: str | None = None, evidence: str | None = None
-    ) -> Finding:
-        return self.result(Status.FAIL, message, fix=fix, evidence=evidence)
-
-    def warned(
-        self, message: str, *, fix: str | None = None, evidence: str | None = None
-    ) -> Finding:
-        return self.result(Status.WARN, message, fix=fix, evidence=evidence)
-
-    def skipped(self, message: str) -> Finding:
-        return self.result(Status.SKIP, message)
+CATALOG: dict[str, Check] = {check.id: check for checks in STAGES.values() for check in checks}
 
 
-CATALOG: dict[str, Check] = {}
+def _consistent() -> None:
+    ids = [check.id for checks in STAGES.values() for check in checks]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate check ids: {duplicates}")
+    seen: set[str] = set()
+    for stage, checks in STAGES.items():
+        for check in checks:
+            if check.stage is not stage:
+                raise ValueError(f"{check.id} is a {check.stage.value} check in {stage.value}")
+            unknown = [n for n in check.needs if n not in seen]
+            if unknown:
+                raise ValueError(f"{check.id} needs {unknown}, which do not run before it")
+            seen.add(check.id)
 
 
-def register(check: Check) -> Check:
-    if check.id in CATALOG:
-        raise ValueError(f"duplicate check id {check.id!r}")
-    CATALOG[check.id] = check
-    return check
-
-
-def tail(text: str, lines: int = 12) -> str:
-    """The last lines of a log, for evidence."""
-    kept = [line for line in text.rstrip().splitlines() if line.strip()]
-    return "\n".join(kept[-lines:])
+_consistent()

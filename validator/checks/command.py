@@ -1,46 +1,11 @@
-"""What the spawner will execute: CMD and ENTRYPOINT (catalogue #11, #12)."""
+"""What the spawner will execute: CMD and ENTRYPOINT."""
 
 from __future__ import annotations
 
-from validator.checks import Check, Stage, register
+from validator.checks.base import Check, Stage
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
-
-COMMAND = register(
-    Check(
-        id="command",
-        title="The image has a command the spawner can start",
-        stage=Stage.STATIC,
-        detection="Reads Config.Cmd and Config.Entrypoint from the image; fails when neither is set, or when CMD is missing and the profile's spawner is DockerSpawner.",
-        cause=(
-            "DockerSpawner starts the image CMD (it adds its args to it); an image without "
-            "CMD makes the spawn crash before the container exists. Without CMD and "
-            "ENTRYPOINT no spawner can start it."
-        ),
-        fix='Add to the Dockerfile: CMD ["jupyterhub-singleuser"]',
-        evidence=("dockerspawner.py get_command (code)", "jupyterhub-singleuser-contract §4"),
-    )
-)
-
-ENTRYPOINT_FORM = register(
-    Check(
-        id="entrypoint-form",
-        title="The ENTRYPOINT passes its arguments on",
-        stage=Stage.STATIC,
-        detection="Recognises a shell-form ENTRYPOINT (['/bin/sh', '-c', '...']) that does not forward \"$0\" \"$@\"; fails when the profile passes a command (cmd jupyterhub-singleuser), warns otherwise.",
-        cause=(
-            "A shell-form ENTRYPOINT (ENTRYPOINT cmd args) runs under /bin/sh -c and drops "
-            "the arguments; a hub that sets the command (z2jh: jupyterhub-singleuser) is "
-            "then ignored."
-        ),
-        fix=(
-            'Use the exec form and end entrypoint scripts with exec "$@":\n'
-            '  ENTRYPOINT ["tini", "--", "/usr/local/bin/entrypoint.sh"]'
-        ),
-        evidence=("jupyterhub#3018", "kubespawner#31", "z2jh PR#2805", "2i2c infrastructure#3434"),
-    )
-)
 
 
 def _shell_form(entrypoint: tuple[str, ...]) -> bool:
@@ -77,3 +42,38 @@ def check_entrypoint_form(image: ImageInfo, profile: Profile) -> Finding:
         message + " (this hub uses the image CMD, which is dropped too)",
         evidence=f"Entrypoint: {list(entrypoint)}",
     )
+
+
+COMMAND = Check(
+    id="command",
+    title="The image has a command the spawner can start",
+    stage=Stage.STATIC,
+    detection="Reads Config.Cmd and Config.Entrypoint from the image; fails when neither is set, or when CMD is missing and the profile's spawner is DockerSpawner.",
+    cause=(
+        "DockerSpawner starts the image CMD (it adds its args to it); an image without "
+        "CMD makes the spawn crash before the container exists. Without CMD and "
+        "ENTRYPOINT no spawner can start it."
+    ),
+    fix='Add to the Dockerfile: CMD ["jupyterhub-singleuser"]',
+    evidence=("dockerspawner.py get_command (code)",),
+    probe=check_command,
+)
+
+
+ENTRYPOINT_FORM = Check(
+    id="entrypoint-form",
+    title="The ENTRYPOINT passes its arguments on",
+    stage=Stage.STATIC,
+    detection="Recognises a shell-form ENTRYPOINT (['/bin/sh', '-c', '...']) that does not forward \"$0\" \"$@\"; fails when the profile passes a command (cmd jupyterhub-singleuser), warns otherwise.",
+    cause=(
+        "A shell-form ENTRYPOINT (ENTRYPOINT cmd args) runs under /bin/sh -c and drops "
+        "the arguments; a hub that sets the command (z2jh: jupyterhub-singleuser) is "
+        "then ignored."
+    ),
+    fix=(
+        'Use the exec form and end entrypoint scripts with exec "$@":\n'
+        '  ENTRYPOINT ["tini", "--", "/usr/local/bin/entrypoint.sh"]'
+    ),
+    evidence=("jupyterhub#3018", "kubespawner#31", "z2jh PR#2805", "2i2c infrastructure#3434"),
+    probe=check_entrypoint_form,
+)

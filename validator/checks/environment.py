@@ -1,31 +1,11 @@
-"""HOME and PATH as the server will see them (catalogue #1, #7)."""
+"""HOME and PATH as the server will see them."""
 
 from __future__ import annotations
 
-from validator.checks import Check, Stage, register
+from validator.checks.base import Check, Stage
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import Profile
-
-HOME_PATH = register(
-    Check(
-        id="home-path",
-        title="HOME and PATH are set for the user the hub runs",
-        stage=Stage.STATIC,
-        detection="Reads Config.Env: warns when PATH is missing, or HOME is unset while the profile runs a fixed uid.",
-        cause=(
-            "Without HOME the server writes its runtime files under / (PermissionError) when "
-            "the hub's uid has no passwd entry; a PATH without the environment's bin "
-            "directory hides jupyterhub-singleuser."
-        ),
-        fix=(
-            "Set both in the Dockerfile, e.g.\n"
-            "  ENV HOME=/home/jovyan\n"
-            "  ENV PATH=/opt/venv/bin:$PATH"
-        ),
-        evidence=("jupyterhub#1361", "dockerspawner#348", "z2jh#819", "binderhub#964"),
-    )
-)
 
 
 def check_home_path(image: ImageInfo, profile: Profile) -> Finding:
@@ -39,3 +19,21 @@ def check_home_path(image: ImageInfo, profile: Profile) -> Finding:
             "/etc/passwd, or is / when that uid has no entry"
         )
     return HOME_PATH.passed(f"HOME={home or '(from /etc/passwd)'}, PATH={path}")
+
+
+HOME_PATH = Check(
+    id="home-path",
+    title="HOME and PATH are set for the user the hub runs",
+    stage=Stage.STATIC,
+    detection="Reads Config.Env: warns when PATH is missing, or HOME is unset while the profile runs a fixed uid.",
+    cause=(
+        "Without HOME the server writes its runtime files under / (PermissionError) when "
+        "the hub's uid has no passwd entry; a PATH without the environment's bin "
+        "directory hides jupyterhub-singleuser."
+    ),
+    fix=(
+        "Set both in the Dockerfile, e.g.\n  ENV HOME=/home/jovyan\n  ENV PATH=/opt/venv/bin:$PATH"
+    ),
+    evidence=("jupyterhub#1361", "dockerspawner#348", "z2jh#819", "binderhub#964"),
+    probe=check_home_path,
+)

@@ -1,23 +1,11 @@
-"""Does the image run on the hub's nodes at all? (catalogue #17)"""
+"""Does the image run on the hub's nodes at all?"""
 
 from __future__ import annotations
 
-from validator.checks import Check, Stage, register
+from validator.checks.base import Check, Stage
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import Profile
-
-PLATFORM = register(
-    Check(
-        id="platform",
-        title="OS and architecture match the hub's nodes",
-        stage=Stage.STATIC,
-        detection="Compares the image's Os/Architecture/Variant with the profile's platform (linux/amd64 by default).",
-        cause="An image built for another architecture dies at once with 'exec format error'.",
-        fix="Build for the hub's platform: docker buildx build --platform linux/amd64 ...",
-        evidence=("z2jh#2253", "z2jh#2844", "docker-stacks#842"),
-    )
-)
 
 
 def _normalise(platform: str) -> tuple[str, str]:
@@ -33,3 +21,16 @@ def check_platform(image: ImageInfo, profile: Profile) -> Finding:
         f"image is {image.platform}, the hub runs {profile.platform}",
         fix=f"Rebuild with: docker buildx build --platform {profile.platform} ...",
     )
+
+
+PLATFORM = Check(
+    id="platform",
+    title="OS and architecture match the hub's nodes",
+    stage=Stage.STATIC,
+    detection="Compares the image's Os/Architecture/Variant with the profile's platform (linux/amd64 by default).",
+    cause="An image built for another architecture dies at once with 'exec format error'.",
+    fix="Build for the hub's platform: docker buildx build --platform linux/amd64 ...",
+    evidence=("z2jh#2253", "z2jh#2844", "docker-stacks#842"),
+    blocks="the image cannot run on this platform",
+    probe=check_platform,
+)

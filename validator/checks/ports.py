@@ -1,29 +1,13 @@
-"""Command-line flags that override the address the hub chooses (catalogue #9, #10)."""
+"""Command-line flags that override the address the hub chooses."""
 
 from __future__ import annotations
 
 import re
 
-from validator.checks import Check, Stage, register
+from validator.checks.base import Check, Stage
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
-
-PORT_NOT_PINNED = register(
-    Check(
-        id="port-not-pinned",
-        title="The command does not pin the port, address or base URL",
-        stage=Stage.STATIC,
-        detection="Looks for --port, --ip and --ServerApp.base_url in ENTRYPOINT and (when the image CMD is used) CMD; fails when a value conflicts with the profile's port, an any-address bind or the URL prefix, warns when it only happens to match.",
-        cause=(
-            "The hub chooses port, address and URL prefix through JUPYTERHUB_SERVICE_URL; "
-            "--port, --ip or --ServerApp.base_url on the command line override it, and the "
-            "hub never reaches the server."
-        ),
-        fix="Remove --port/--ip/--ServerApp.port/--ServerApp.base_url from CMD and ENTRYPOINT.",
-        evidence=("jupyterhub#4450", "dockerspawner#319", "dockerspawner#59", "kubespawner#311"),
-    )
-)
 
 _FLAG = re.compile(
     r"^--(?:ServerApp\.|NotebookApp\.|SingleUserNotebookApp\.)?(port|ip|base_url)(?:=(.*))?$"
@@ -75,3 +59,19 @@ def check_port_not_pinned(image: ImageInfo, profile: Profile) -> Finding:
         "that chooses another port or prefix",
         evidence=evidence,
     )
+
+
+PORT_NOT_PINNED = Check(
+    id="port-not-pinned",
+    title="The command does not pin the port, address or base URL",
+    stage=Stage.STATIC,
+    detection="Looks for --port, --ip and --ServerApp.base_url in ENTRYPOINT and (when the image CMD is used) CMD; fails when a value conflicts with the profile's port, an any-address bind or the URL prefix, warns when it only happens to match.",
+    cause=(
+        "The hub chooses port, address and URL prefix through JUPYTERHUB_SERVICE_URL; "
+        "--port, --ip or --ServerApp.base_url on the command line override it, and the "
+        "hub never reaches the server."
+    ),
+    fix="Remove --port/--ip/--ServerApp.port/--ServerApp.base_url from CMD and ENTRYPOINT.",
+    evidence=("jupyterhub#4450", "dockerspawner#319", "dockerspawner#59", "kubespawner#311"),
+    probe=check_port_not_pinned,
+)

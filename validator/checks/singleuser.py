@@ -1,79 +1,21 @@
-"""``jupyterhub-singleuser --version`` through the image's ENTRYPOINT (catalogue #1-#5).
+"""``jupyterhub-singleuser --version`` through the image's ENTRYPOINT.
 
 One short container answers three questions: is the command there, does it import,
-and which version is it. The functions here only read the container's result.
+and which version is it. ``probe_singleuser`` runs it; ``interpret`` only reads the
+container's result.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from validator.checks import Check, Stage, register, tail
+from validator.checks.base import Check, Observed, Stage, tail
 from validator.findings import Finding
+from validator.image import ImageInfo
 from validator.profiles import Profile
-from validator.runtime.sandbox import RunResult
-
-INSTALLED = register(
-    Check(
-        id="singleuser-installed",
-        title="jupyterhub-singleuser is on PATH",
-        stage=Stage.EXEC,
-        detection=(
-            "Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the "
-            "profile's uid, without network; the engine's 'executable file not found', exit "
-            "126/127, or a server banner instead of a version fail it. No exit within "
-            "http_timeout only warns: the runtime stage tells a slow entrypoint from a broken one."
-        ),
-        cause=(
-            "The hub starts jupyterhub-singleuser; if the image lacks JupyterHub, or its "
-            "environment's bin directory is not on PATH, the spawn fails at once."
-        ),
-        fix=(
-            "Install JupyterHub with the hub's version and put its bin directory on PATH:\n"
-            "  RUN pip install --no-cache-dir 'jupyterhub=={hub_version}' jupyterlab\n"
-            "  ENV PATH=/opt/venv/bin:$PATH   # where pip installed it"
-        ),
-        evidence=("jupyterhub#1361", "jupyterhub#1083", "dockerspawner#348", "jupyterhub#598"),
-    )
-)
-
-IMPORTS = register(
-    Check(
-        id="singleuser-imports",
-        title="jupyterhub-singleuser imports its server",
-        stage=Stage.EXEC,
-        detection="The same run exits non-zero (typically ImportError: no jupyter_server).",
-        cause=(
-            "The jupyterhub package does not depend on a notebook server; without "
-            "jupyter_server (or with a broken environment) the command fails on import."
-        ),
-        fix="Install a server and UI beside JupyterHub:\n  RUN pip install --no-cache-dir jupyterlab",
-        evidence=("jupyterhub#879", "jupyterhub#475", "jupyterhub#4518", "wolfi-dev/os#40545"),
-    )
-)
-
-VERSION = register(
-    Check(
-        id="singleuser-version",
-        title="jupyterhub-singleuser's version suits the hub",
-        stage=Stage.EXEC,
-        detection="Parses the version the same run prints and compares it with the profile's hub version: < 2 fails; 4.1.0-4.1.3 and a different major version warn.",
-        cause=(
-            "Hub and single-user server should share the major version: before 2.0 the "
-            "OAuth/scopes protocol differs, a major mismatch can cause redirect loops, and "
-            "4.1.0-4.1.3 have XSRF bugs."
-        ),
-        fix="Pin JupyterHub to the hub's version:\n  RUN pip install --no-cache-dir 'jupyterhub=={hub_version}'",
-        evidence=(
-            "jupyterhub#709",
-            "jupyterhub#3139",
-            "z2jh#2549",
-            "jupyterhub PR#4658",
-            "jupyter-remote-desktop-proxy#106",
-            "jupyterhub PR#4771",
-        ),
-    )
-)
+from validator.runtime.sandbox import RunResult, Sandbox
 
 _VERSION_LINE = re.compile(r"^\s*v?(\d+)\.(\d+)\.(\d+)(\S*)\s*$")
 _NOT_FOUND = re.compile(r"executable file not found|not found|No such file or directory", re.I)
@@ -99,7 +41,36 @@ def parse_version(output: str) -> tuple[int, int, int] | None:
 
 
 def _fix(check: Check, profile: Profile) -> str:
-    return check.fix.replace("{hub_version}", profile.hub_version)
+    return check.format(profile).fix
+
+
+@dataclass(frozen=True)
+class ExecContext:
+    """What the exec stage's probe needs: where to run, what, and as whom."""
+
+    sandbox: Sandbox
+    image: ImageInfo
+    profile: Profile
+    user: str | None  # the --user a hub with this profile gives the container
+    on_started: Callable[[], None] | None = None
+
+
+def probe_singleuser(ctx: ExecContext) -> Observed:
+    """One ``jupyterhub-singleuser --version`` container answers all three exec checks."""
+    timeout = float(ctx.profile.http_timeout)
+    run = ctx.sandbox.run_to_end(
+        ctx.image.id,
+        ["jupyterhub-singleuser", "--version"],
+        user=ctx.user,
+        timeout=timeout,
+        allow_privilege_escalation=ctx.profile.allow_privilege_escalation,
+        give_up_when=started_a_server,
+        on_started=ctx.on_started,
+    )
+    findings = interpret(run, ctx.profile, timeout=timeout)
+    # One container answered all three; its time is shared out evenly.
+    share = run.seconds / len(findings)
+    return Observed(tuple(f.with_duration(share) for f in findings))
 
 
 def interpret(run: RunResult, profile: Profile, *, timeout: float) -> list[Finding]:
@@ -205,3 +176,68 @@ def judge_version(
             fix=fix,
         )
     return VERSION.passed(f"jupyterhub-singleuser {shown} (hub {hub})")
+
+
+INSTALLED = Check(
+    id="singleuser-installed",
+    title="jupyterhub-singleuser is on PATH",
+    stage=Stage.EXEC,
+    detection=(
+        "Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the "
+        "profile's uid, without network; the engine's 'executable file not found', exit "
+        "126/127, or a server banner instead of a version fail it. No exit within "
+        "http_timeout only warns: the runtime stage tells a slow entrypoint from a broken one."
+    ),
+    cause=(
+        "The hub starts jupyterhub-singleuser; if the image lacks JupyterHub, or its "
+        "environment's bin directory is not on PATH, the spawn fails at once."
+    ),
+    fix=(
+        "Install JupyterHub with the hub's version and put its bin directory on PATH:\n"
+        "  RUN pip install --no-cache-dir 'jupyterhub=={hub_version}' jupyterlab\n"
+        "  ENV PATH=/opt/venv/bin:$PATH   # where pip installed it"
+    ),
+    evidence=("jupyterhub#1361", "jupyterhub#1083", "dockerspawner#348", "jupyterhub#598"),
+    needs=("platform",),
+    blocks="jupyterhub-singleuser cannot start",
+    probe=probe_singleuser,
+)
+
+
+IMPORTS = Check(
+    id="singleuser-imports",
+    title="jupyterhub-singleuser imports its server",
+    stage=Stage.EXEC,
+    detection="The same run exits non-zero (typically ImportError: no jupyter_server).",
+    cause=(
+        "The jupyterhub package does not depend on a notebook server; without "
+        "jupyter_server (or with a broken environment) the command fails on import."
+    ),
+    fix="Install a server and UI beside JupyterHub:\n  RUN pip install --no-cache-dir jupyterlab",
+    evidence=("jupyterhub#879", "jupyterhub#475", "jupyterhub#4518", "wolfi-dev/os#40545"),
+    needs=("platform",),
+    blocks="jupyterhub-singleuser cannot start",
+)
+
+
+VERSION = Check(
+    id="singleuser-version",
+    title="jupyterhub-singleuser's version suits the hub",
+    stage=Stage.EXEC,
+    detection="Parses the version the same run prints and compares it with the profile's hub version: < 2 fails; 4.1.0-4.1.3 and a different major version warn.",
+    cause=(
+        "Hub and single-user server should share the major version: before 2.0 the "
+        "OAuth/scopes protocol differs, a major mismatch can cause redirect loops, and "
+        "4.1.0-4.1.3 have XSRF bugs."
+    ),
+    fix="Pin JupyterHub to the hub's version:\n  RUN pip install --no-cache-dir 'jupyterhub=={hub_version}'",
+    evidence=(
+        "jupyterhub#709",
+        "jupyterhub#3139",
+        "z2jh#2549",
+        "jupyterhub PR#4658",
+        "jupyter-remote-desktop-proxy#106",
+        "jupyterhub PR#4771",
+    ),
+    needs=("platform",),
+)

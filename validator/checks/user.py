@@ -1,30 +1,11 @@
-"""Which user the server will run as (catalogue #6)."""
+"""Which user the server will run as."""
 
 from __future__ import annotations
 
-from validator.checks import Check, Stage, register
+from validator.checks.base import Check, Stage
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import Profile
-
-IMAGE_USER = register(
-    Check(
-        id="image-user",
-        title="The server does not run as root",
-        stage=Stage.STATIC,
-        detection="Reads Config.User: warns when it is root and the profile keeps the image USER (the runtime probes then show whether the server drops privileges).",
-        cause=(
-            "jupyter_server refuses to start as root without --allow-root "
-            "('[C] Running as root is not recommended'), and hubs often forbid root."
-        ),
-        fix=(
-            "End the Dockerfile with a non-root user, e.g.\n"
-            "  RUN useradd --create-home --uid 1000 --gid 100 jovyan\n"
-            "  USER 1000"
-        ),
-        evidence=("dockerspawner#241", "z2jh#2177", "z2jh PR#2810"),
-    )
-)
 
 
 def is_root(user: str) -> bool:
@@ -45,3 +26,22 @@ def check_image_user(image: ImageInfo, profile: Profile) -> Finding:
             " the server must drop privileges itself (the runtime probes show whether it does)",
         )
     return IMAGE_USER.passed(f"image USER is {image.user!r}")
+
+
+IMAGE_USER = Check(
+    id="image-user",
+    title="The server does not run as root",
+    stage=Stage.STATIC,
+    detection="Reads Config.User: warns when it is root and the profile keeps the image USER (the runtime probes then show whether the server drops privileges).",
+    cause=(
+        "jupyter_server refuses to start as root without --allow-root "
+        "('[C] Running as root is not recommended'), and hubs often forbid root."
+    ),
+    fix=(
+        "End the Dockerfile with a non-root user, e.g.\n"
+        "  RUN useradd --create-home --uid 1000 --gid 100 jovyan\n"
+        "  USER 1000"
+    ),
+    evidence=("dockerspawner#241", "z2jh#2177", "z2jh PR#2810"),
+    probe=check_image_user,
+)

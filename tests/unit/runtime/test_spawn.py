@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from validator.checks.runtime import diagnose
+from validator.checks.diagnosis import diagnose
 from validator.profiles import CommandMode, load_profile
 from validator.runtime.listening import parse_proc_net_tcp
 from validator.runtime.spawn import hub_environment, oauth_client_id, spawn_command, volume_options

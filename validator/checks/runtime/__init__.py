@@ -1,0 +1,27 @@
+"""Runtime checks: the server started exactly as a hub would start it.
+
+Each module declares its checks next to the probes that observe them. Every probe
+takes one ``RuntimeContext``; validator.runtime.stage starts the server, waits for it
+and then runs the ``RUNTIME`` tuple in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from validator.options import Options
+from validator.profiles import Profile
+from validator.runtime.hubstub import StubHub
+from validator.runtime.spawn import Candidate, UpResult
+
+
+@dataclass(frozen=True)
+class RuntimeContext:
+    """One started candidate and what the runtime probes need to judge it."""
+
+    candidate: Candidate
+    hub: StubHub
+    profile: Profile
+    options: Options
+    up: UpResult  # how the wait for the first answer ended
+    spawn_started: float  # monotonic time the container was asked for

@@ -1,0 +1,192 @@
+"""Does the server start, answer in time, listen where the hub connects and stay up?
+
+The wait for the first answer happens before these probes run (validator.runtime.stage
+starts and waits, as a hub does); ``probe_server_starts`` judges how it ended and
+answers server-starts, startup-time and listen-address at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import docker.errors
+import requests
+
+from validator.checks.base import Check, Observed, Stage, tail
+from validator.checks.diagnosis import diagnose
+from validator.checks.runtime import RuntimeContext
+from validator.checks.runtime._http import get
+from validator.findings import Finding
+from validator.profiles import Profile
+from validator.runtime.spawn import Candidate
+
+
+def engine_refused(exc: docker.errors.APIError) -> Finding:
+    """server-starts when the engine would not even start the container."""
+    message = str(getattr(exc, "explanation", None) or exc)
+    cause = diagnose(message)
+    return SERVER_STARTS.failed(
+        "the engine could not start the container" + (f": {cause.cause}" if cause else ""),
+        fix=cause.fix if cause else None,
+        evidence=message[:500],
+    )
+
+
+def probe_server_starts(ctx: RuntimeContext) -> Observed:
+    candidate, up = ctx.candidate, ctx.up
+    if up.seconds is None:
+        findings, why = _not_up(ctx)
+        first = findings[0].with_duration(time.monotonic() - ctx.spawn_started)
+        return Observed((first, *findings[1:]), blocks=why)
+    return Observed(
+        (
+            SERVER_STARTS.passed(f"answered {up.status} at {candidate.prefix}api").with_duration(
+                up.seconds
+            ),
+            _startup_time(up.seconds, ctx.profile),
+            LISTEN_ADDRESS.passed(
+                f"reachable from outside the container at {candidate.ip}:{candidate.port}"
+            ),
+        )
+    )
+
+
+def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
+    """The findings for a server that never answered, and why the rest cannot run."""
+    candidate, up, profile = ctx.candidate, ctx.up, ctx.profile
+    logs = candidate.logs()
+    cause = diagnose(logs)
+    evidence = tail(logs) or None
+    elapsed = time.monotonic() - candidate.started_at
+    if up.exit_code is not None:
+        message = f"the container exited with code {up.exit_code} after {elapsed:.1f} s"
+        if up.exit_code == 0 and cause is None:
+            message += " (its command finished instead of serving)"
+        if cause:
+            message += f": {cause.cause}"
+        failed = SERVER_STARTS.failed(message, fix=cause.fix if cause else None, evidence=evidence)
+        return [failed], "the server did not start"
+    if up.listeners is not None and not up.timed_out:
+        shown = ", ".join(str(x) for x in up.listeners)
+        return [
+            SERVER_STARTS.failed(
+                f"the server started but the hub cannot reach it on port {candidate.port}",
+                evidence=evidence,
+            ),
+            LISTEN_ADDRESS.failed(
+                f"it listens on {shown}; the hub connects to {candidate.ip}:{candidate.port}",
+                evidence=evidence,
+            ),
+        ], "the server is unreachable"
+    message = f"no answer at {candidate.prefix}api within the hub's http_timeout ({profile.http_timeout} s)"
+    if not ctx.hub.contacted:
+        message += "; it never contacted the hub API"
+    if cause:
+        message += f": {cause.cause}"
+    findings = [
+        SERVER_STARTS.failed(message, fix=cause.fix if cause else None, evidence=evidence),
+        STARTUP_TIME.failed(f"no answer within {profile.http_timeout} s"),
+    ]
+    if up.listeners:
+        shown = ", ".join(str(x) for x in up.listeners)
+        findings.append(LISTEN_ADDRESS.failed(f"listening sockets: {shown}", evidence=evidence))
+    return findings, "the server did not answer"
+
+
+def _startup_time(seconds: float, profile: Profile) -> Finding:
+    limit = profile.http_timeout
+    message = f"first answer after {seconds:.1f} s (hub http_timeout {limit} s)"
+    if seconds > limit:
+        return STARTUP_TIME.failed(message)
+    if seconds > limit * 2 / 3:
+        return STARTUP_TIME.warned(message + ": close to the limit")
+    return STARTUP_TIME.passed(message)
+
+
+def probe_stability(ctx: RuntimeContext) -> Finding:
+    # The window starts once the probes are done: some images die soon after start.
+    return stays_up(ctx.candidate, time.monotonic() + ctx.options.stable_window)
+
+
+def stays_up(candidate: Candidate, until: float) -> Finding:
+    """Still running and answering at ``until`` (monotonic), or exited before it."""
+    while True:
+        exit_code = candidate.exit_code()
+        if exit_code is not None:
+            elapsed = time.monotonic() - candidate.started_at
+            return STABILITY.failed(
+                f"the container exited with code {exit_code} {elapsed:.1f} s after start",
+                evidence=tail(candidate.logs()),
+            )
+        if time.monotonic() >= until:
+            break
+        time.sleep(min(0.25, max(0.0, until - time.monotonic())))
+    try:
+        response = get(candidate.url + "api")
+    except requests.RequestException as exc:
+        return STABILITY.failed(f"the server stopped answering: {exc.__class__.__name__}")
+    window = until - candidate.started_at
+    if response.status_code >= 500:
+        return STABILITY.failed(f"the server answers {response.status_code} after {window:.1f} s")
+    return STABILITY.passed(f"still up and answering {window:.1f} s after start")
+
+
+SERVER_STARTS = Check(
+    id="server-starts",
+    title="The server starts and answers the hub's readiness poll",
+    stage=Stage.RUNTIME,
+    detection="Starts the container with the hub's environment, user, volumes and command on an internal network, then polls {prefix}api like the hub (any answer below 500 counts); a container that exits, or announces itself while listening elsewhere, is reported at once.",
+    cause=(
+        "The hub polls {prefix}api until any answer below 500 arrives; a container that "
+        "exits, or a server that never listens where JUPYTERHUB_SERVICE_URL says, fails "
+        "the spawn."
+    ),
+    fix="See the named cause below; the container log is in the evidence.",
+    evidence=("dockerspawner#59", "z2jh#1374"),
+    # A server cannot start when jupyterhub-singleuser cannot (a version warning can).
+    needs=("singleuser-installed", "singleuser-imports"),
+    probe=probe_server_starts,
+)
+
+STARTUP_TIME = Check(
+    id="startup-time",
+    title="The server answers well within the hub's http_timeout",
+    stage=Stage.RUNTIME,
+    detection="Time from container start to the first answer at {prefix}api; warns above 2/3 of the profile's http_timeout, fails above it.",
+    cause=(
+        "The hub gives up after http_timeout (30 s by default): heavy entrypoints, "
+        "chown -R over home, or conda activation can push a start past it."
+    ),
+    fix=(
+        "Do the slow work at build time (RUN), not in the entrypoint; avoid chown -R "
+        "at start; or ask the platform for a longer http_timeout."
+    ),
+    evidence=("z2jh#1374",),
+    needs=("server-starts",),
+)
+
+LISTEN_ADDRESS = Check(
+    id="listen-address",
+    title="The server listens where the hub connects",
+    stage=Stage.RUNTIME,
+    detection="The probes connect from outside the container's network namespace; when that fails, /proc/net/tcp{,6} in the container shows where the server listens instead.",
+    cause=(
+        "The hub (or its proxy) connects from outside the container to the port in "
+        "JUPYTERHUB_SERVICE_URL; a server bound to 127.0.0.1 or another port is unreachable."
+    ),
+    fix="Remove --ip/--port from the command; let JUPYTERHUB_SERVICE_URL decide.",
+    evidence=("dockerspawner#59", "kubespawner#311", "z2jh#1374", "jupyterhub#4450"),
+    needs=("server-starts",),
+)
+
+STABILITY = Check(
+    id="stability",
+    title="The server stays up after it started",
+    stage=Stage.RUNTIME,
+    detection="After the probes, the container must still run and answer {prefix}api at the end of the stability window (--stable-window, 3 s by default) counted from its first answer.",
+    cause="Some images start, answer, then die (a wrapper exits, a watchdog kills them).",
+    fix='Make the server the container\'s main process: end the entrypoint with exec "$@".',
+    evidence=("jupyterhub#3018",),
+    needs=("server-starts",),
+    probe=probe_stability,
+)

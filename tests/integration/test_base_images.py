@@ -95,7 +95,7 @@ def run_once(client: docker.DockerClient, command: list[str], **kwargs: Any) -> 
     """Run ``command`` through the image's ENTRYPOINT to its end; stdout and stderr."""
     with container(client, command=command, **kwargs) as c:
         status = c.wait(timeout=60)
-        logs = c.logs().decode("utf-8", "replace")
+        logs: str = c.logs().decode("utf-8", "replace")
     assert status["StatusCode"] == 0, logs
     return logs
 
@@ -182,7 +182,10 @@ def test_hub_token_hands_the_default_cmd_over_to_singleuser(
         "JUPYTERHUB_SERVICE_PREFIX": "/user/ci/",
     }
     with container(docker_client, environment=env, network_mode="none") as c:
-        logs = lambda: c.logs().decode("utf-8", "replace")  # noqa: E731
+
+        def logs() -> str:
+            return str(c.logs().decode("utf-8", "replace"))
+
         wait_for(lambda: "Executing: jupyterhub-singleuser" in logs(), 60, "handover", logs)
         assert "start-notebook.py: JUPYTERHUB_API_TOKEN is set" in logs()
 

@@ -14,6 +14,7 @@ from validator.images import pipeline as pipeline_module
 from validator.images.lint import LintResult
 from validator.images.manifest import ImageFacts
 from validator.images.pipeline import Config, Outcome, Pipeline
+from validator.images.render import RenderSettings
 from validator.registry.credentials import Credentials, Secret
 
 REPO = Path(__file__).resolve().parents[3]
@@ -46,18 +47,20 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         seen["build"].append((key, kwargs["buildargs"]))
         return f"sha256:{key}"
 
-    monkeypatch.setattr(pipeline_module.engine, "build", build)
+    monkeypatch.setattr("validator.images.pipeline.engine.build", build)
     monkeypatch.setattr(
         pipeline_module, "lint_targets", lambda *a: LintResult((), True, ("Dockerfile",))
     )
     monkeypatch.setattr(pipeline_module, "collect_facts", lambda client, image: FACTS)
+
+    def apply_tags(client: Any, image_id: str, repo: str, tags: Any) -> list[str]:
+        seen["tag"].append(image_id)
+        return [f"{repo}:x"]
+
+    monkeypatch.setattr("validator.images.pipeline.publish.apply_tags", apply_tags)
     monkeypatch.setattr(
-        pipeline_module.publish,
-        "apply_tags",
-        lambda client, image_id, repo, tags: seen["tag"].append(image_id) or [f"{repo}:x"],
-    )
-    monkeypatch.setattr(
-        pipeline_module.publish, "untag", lambda client, ref: seen["untag"].append(ref)
+        "validator.images.pipeline.publish.untag",
+        lambda client, ref: seen["untag"].append(ref),
     )
     return seen
 
@@ -73,7 +76,7 @@ def run(tmp_path: Path, verdict: Status, calls: dict[str, list[Any]], monkeypatc
         catalogue=REPO / "base-images",
         out=tmp_path,
         hubs=("5.4.6",),
-        settings=pipeline_module.RenderSettings(root_image="debian:bookworm"),
+        settings=RenderSettings(root_image="debian:bookworm"),
     )
     client: Any = SimpleNamespace(images=FakeImages())
     return Pipeline(config, client, lambda message: None).run(["minimal"])

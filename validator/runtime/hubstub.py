@@ -21,6 +21,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,38 @@ class SeenRequest(NamedTuple):
     method: str
     path: str
     status: int
+
+
+@dataclass(frozen=True)
+class HubRecord:
+    """What a stub hub saw up to one moment; ``StubHub.record()`` takes it."""
+
+    requests: tuple[SeenRequest, ...]
+    contact_times: tuple[float, ...]  # ``time.monotonic()`` of each API-root fetch
+    # Token checks (``GET .../user``), accepted or not. The singleuser caches each
+    # answer for minutes, so repeated probes with one token show up once.
+    user_lookups: int
+    activity_posts: tuple[dict[str, Any], ...]  # accepted JSON bodies, oldest first
+    authorize_requests: int
+
+    @property
+    def contacted(self) -> bool:
+        """Whether anything fetched the API root, as the singleuser does before listening."""
+        return bool(self.contact_times)
+
+    @property
+    def first_contact_at(self) -> float | None:
+        return self.contact_times[0] if self.contact_times else None
+
+
+def escaped_user(user_name: str) -> str:
+    """A user name as the hub quotes it in URLs (``User.escaped_name``)."""
+    return quote(user_name, safe="@~")
+
+
+def activity_url(api_url: str, user_name: str) -> str:
+    """JUPYTERHUB_ACTIVITY_URL for ``user_name``; the hub puts no server name in it."""
+    return f"{api_url}/users/{escaped_user(user_name)}/activity"
 
 
 class StubHub:
@@ -85,8 +118,8 @@ class StubHub:
         self._bound_port: int | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        # One condition guards every record below and wakes wait_for_contact().
-        self._cond = threading.Condition()
+        # One lock guards every record below: server threads write, record() reads.
+        self._lock = threading.Lock()
         self._seen: list[SeenRequest] = []
         self._contact_times: list[float] = []
         self._user_lookups = 0
@@ -168,8 +201,8 @@ class StubHub:
 
     @property
     def activity_url(self) -> str:
-        """JUPYTERHUB_ACTIVITY_URL; the hub puts no server name in it."""
-        return f"{self.api_url}/users/{self._escaped_user}/activity"
+        """JUPYTERHUB_ACTIVITY_URL."""
+        return activity_url(self.api_url, self.user_name)
 
     @property
     def oauth_authorize_path(self) -> str:
@@ -178,14 +211,6 @@ class StubHub:
         An unauthenticated page request must be redirected to this path plus a query.
         """
         return f"{self.hub_prefix}api/oauth2/authorize"
-
-    @property
-    def oauth_authorize_url(self) -> str:
-        return f"{self.host_url}{self.oauth_authorize_path}"
-
-    @property
-    def oauth_token_url(self) -> str:
-        return f"{self.api_url}/oauth2/token"
 
     @property
     def scopes(self) -> list[str]:
@@ -203,60 +228,27 @@ class StubHub:
 
     # -- records ----------------------------------------------------------------
 
-    @property
-    def requests_seen(self) -> list[SeenRequest]:
-        with self._cond:
-            return list(self._seen)
+    def record(self) -> HubRecord:
+        """A snapshot of everything seen so far; later requests do not change it."""
+        with self._lock:
+            return HubRecord(
+                requests=tuple(self._seen),
+                contact_times=tuple(self._contact_times),
+                user_lookups=self._user_lookups,
+                activity_posts=tuple(copy.deepcopy(self._activity_posts)),
+                authorize_requests=self._authorize_requests,
+            )
 
     @property
     def contacted(self) -> bool:
         """Whether anything fetched the API root, as the singleuser does before listening."""
-        with self._cond:
-            return bool(self._contact_times)
+        return self.record().contacted
 
     @property
     def contact_count(self) -> int:
-        with self._cond:
-            return len(self._contact_times)
-
-    @property
-    def first_contact_at(self) -> float | None:
-        """``time.monotonic()`` of the first API-root fetch, for start-up timings."""
-        with self._cond:
-            return self._contact_times[0] if self._contact_times else None
-
-    @property
-    def user_lookups(self) -> int:
-        """How many token checks (``GET .../user``) arrived, accepted or not.
-
-        The singleuser caches each answer for minutes, so repeated probes with one
-        token show up once.
-        """
-        with self._cond:
-            return self._user_lookups
-
-    @property
-    def activity_posts(self) -> list[dict[str, Any]]:
-        """The JSON bodies of accepted activity posts, oldest first."""
-        with self._cond:
-            return copy.deepcopy(self._activity_posts)
-
-    @property
-    def authorize_requests(self) -> int:
-        with self._cond:
-            return self._authorize_requests
-
-    def wait_for_contact(self, timeout: float) -> bool:
-        """Block until the API root has been fetched or ``timeout`` seconds pass."""
-        with self._cond:
-            return self._cond.wait_for(lambda: bool(self._contact_times), timeout=timeout)
+        return len(self.record().contact_times)
 
     # -- request handling (called from server threads) --------------------------
-
-    @property
-    def _escaped_user(self) -> str:
-        # The hub quotes user names this way when it builds URLs.
-        return quote(self.user_name, safe="@~")
 
     def _token_ok(self, authorization: str | None) -> bool:
         match = _AUTH_RE.match(authorization or "")
@@ -273,14 +265,13 @@ class StubHub:
         if path in (api, f"{api}/"):
             if method != "GET":
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
-            with self._cond:
+            with self._lock:
                 self._contact_times.append(time.monotonic())
-                self._cond.notify_all()
             return _json_reply(HTTPStatus.OK, {"version": self.hub_version})
         if path == f"{api}/user":
             if method != "GET":
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
-            with self._cond:
+            with self._lock:
                 self._user_lookups += 1
             if not self._token_ok(authorization):
                 return _error(HTTPStatus.FORBIDDEN)
@@ -290,7 +281,7 @@ class StubHub:
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
             return self._activity(path, authorization, body)
         if path == self.oauth_authorize_path:
-            with self._cond:
+            with self._lock:
                 self._authorize_requests += 1
             return _Reply(HTTPStatus.OK, "text/html; charset=utf-8", _AUTHORIZE_PAGE)
         return _error(HTTPStatus.NOT_FOUND)
@@ -298,7 +289,7 @@ class StubHub:
     def _user_model(self) -> dict[str, Any]:
         # A server token may read the owner's name, groups and activity, nothing more,
         # so the hub leaves out 'server', 'servers' and 'roles'.
-        with self._cond:
+        with self._lock:
             last_activity = self._last_activity
         return {
             "admin": False,
@@ -314,7 +305,7 @@ class StubHub:
     def _activity(self, path: str, authorization: str | None, body: bytes) -> _Reply:
         if not self._token_ok(authorization):
             return _error(HTTPStatus.FORBIDDEN, "Missing or invalid credentials.")
-        if path != f"{self.hub_prefix}api/users/{self._escaped_user}/activity":
+        if path != f"{self.hub_prefix}api/users/{escaped_user(self.user_name)}/activity":
             # The hub hides other users behind the same 404 whether they exist or not.
             return _error(HTTPStatus.NOT_FOUND, "No access to resources or resources not found")
         try:
@@ -328,14 +319,14 @@ class StubHub:
                 HTTPStatus.BAD_REQUEST,
                 "body must contain at least one of `last_activity` or `servers`",
             )
-        with self._cond:
+        with self._lock:
             self._activity_posts.append(post)
             if isinstance(post.get("last_activity"), str):
                 self._last_activity = post["last_activity"]
         return _Reply(HTTPStatus.OK, _JSON, b"")
 
     def _record(self, method: str, path: str, status: int) -> None:
-        with self._cond:
+        with self._lock:
             self._seen.append(SeenRequest(method, path, status))
 
 

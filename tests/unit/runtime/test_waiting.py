@@ -7,8 +7,9 @@ import time
 
 import pytest
 
+from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener
-from validator.runtime.waiting import Exit, StaysUp, UpResult, poll, wait_for
+from validator.runtime.waiting import Exit, HubReady, StaysUp, UpResult, poll, wait_for
 
 
 class FakeClock:
@@ -167,3 +168,46 @@ def test_stays_up_with_a_closed_window_looks_once() -> None:
 
 def test_up_result_defaults_mean_no_answer() -> None:
     assert UpResult(seconds=None) == UpResult(None, None, None, None, False)
+
+
+class AnsweringServer(FakeServer):
+    """A fake container whose server is a real stub hub: ``{url}api`` answers 200."""
+
+    def __init__(self, hub: StubHub) -> None:
+        super().__init__(exits_after=None)
+        self.url = hub.host_url + hub.hub_prefix
+
+
+def test_hub_ready_measures_the_first_answer_from_the_start() -> None:
+    with StubHub("5.4.6", "alice", "", "t0k", "127.0.0.1") as hub:
+        server = AnsweringServer(hub)
+        up = wait_for(HubReady(server, "is running at"), deadline=time.monotonic() + 30)
+    assert up is not None
+    assert up.status == 200
+    assert up.seconds is not None and 0 <= up.seconds < 30
+
+
+def test_hub_ready_ends_when_the_container_exits() -> None:
+    server = FakeServer(exits_after=1, code=2)
+    up = wait_for(HubReady(server, "is running at"), deadline=time.monotonic() + 30)
+    assert up == UpResult(seconds=None, exit_code=2)
+
+
+class Misplaced(FakeServer):
+    def logs(self) -> str:
+        return "Jupyter Server is running at http://127.0.0.1:8888/"
+
+    def listeners(self) -> list[Listener] | None:
+        return [Listener("127.0.0.1", 8888, 1000)]
+
+
+def test_hub_ready_ends_when_the_server_listens_out_of_reach() -> None:
+    server = Misplaced(exits_after=None)
+    up = wait_for(HubReady(server, "is running at"), deadline=time.monotonic() + 30)
+    assert up == UpResult(seconds=None, listeners=[Listener("127.0.0.1", 8888, 1000)])
+
+
+def test_hub_ready_at_the_deadline_reports_the_sockets() -> None:
+    server = FakeServer(exits_after=None)
+    up = wait_for(HubReady(server, "is running at"), deadline=time.monotonic() + 0.3)
+    assert up == UpResult(seconds=None, timed_out=True, listeners=[])

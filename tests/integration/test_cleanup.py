@@ -1,5 +1,9 @@
 """Nothing the validator creates outlives it: not on Ctrl-C, not on SIGTERM, and after a
-SIGKILL the next run sweeps the leftovers."""
+SIGKILL the next run sweeps the leftovers.
+
+Every object carries the pid of the validator that made it, so each test looks only at
+its own run's objects: other runs may share the engine at the same time.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,24 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from tests.conftest import labelled_objects, run_cli
-from validator.runtime.sandbox import LABEL
+from tests.conftest import run_cli
+from validator.runtime.sandbox import LABEL_PID
 
 pytestmark = pytest.mark.docker
 
 
-def _ours(client: docker.DockerClient) -> list[str]:
-    return sorted(labelled_objects(client))
+def _of(pid: int) -> dict[str, str]:
+    return {"label": f"{LABEL_PID}={pid}"}
+
+
+def _ours(client: docker.DockerClient, pid: int) -> list[str]:
+    """Containers, networks and volumes made by the validator process ``pid``."""
+    flt = _of(pid)
+    return sorted(
+        [c.name for c in client.containers.list(all=True, filters=flt)]
+        + [n.name for n in client.networks.list(filters=flt)]
+        + [v.name for v in client.volumes.list(filters=flt)]
+    )
 
 
 def _start_and_wait_for_candidate(image: str, client: docker.DockerClient) -> subprocess.Popen[str]:
@@ -43,8 +57,11 @@ def _start_and_wait_for_candidate(image: str, client: docker.DockerClient) -> su
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         # The runtime stage is the one with a network and a volume: the deepest point to stop.
-        running = client.containers.list(filters={"label": LABEL, "status": "running"})
-        if client.networks.list(filters={"label": LABEL}) and running:
+        running = client.containers.list(filters={**_of(proc.pid), "status": "running"})
+        made = client.networks.list(filters=_of(proc.pid)) and client.volumes.list(
+            filters=_of(proc.pid)
+        )
+        if made and running:
             return proc
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
@@ -56,13 +73,12 @@ def _start_and_wait_for_candidate(image: str, client: docker.DockerClient) -> su
 def test_interrupt_during_probes_removes_everything(
     signum: int, build_image: Callable[[str], str], docker_client: docker.DockerClient
 ) -> None:
-    assert _ours(docker_client) == []
     proc = _start_and_wait_for_candidate(build_image("good"), docker_client)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert _ours(docker_client) == []
+    assert _ours(docker_client, proc.pid) == []
 
 
 def test_next_run_sweeps_what_a_killed_run_left(
@@ -71,7 +87,7 @@ def test_next_run_sweeps_what_a_killed_run_left(
     proc = _start_and_wait_for_candidate(build_image("good"), docker_client)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert _ours(docker_client), "a killed run should leave its objects (nothing removed them)"
+    assert _ours(docker_client, proc.pid), "a killed run leaves its objects (nothing removed them)"
     result = run_cli(build_image("plain"), "--static-only")
     assert result.exit_code == 1
-    assert _ours(docker_client) == []
+    assert _ours(docker_client, proc.pid) == []

@@ -12,30 +12,27 @@ requests; OAuth is not implemented, only noticed.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hmac
 import json
 import logging
 import re
-import socket
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, NamedTuple, cast
-from urllib.parse import quote, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+from validator.runtime._http import Reply, Request, Server
 
 log = logging.getLogger(__name__)
 
 # The hub accepts either scheme, in any case, with exactly one token after it.
 _AUTH_RE = re.compile(r"^(?:token|bearer)\s+(\S+)$", re.IGNORECASE)
-# Activity bodies are a few hundred bytes; anything near this is not a singleuser.
-_MAX_BODY_BYTES = 1 << 20
-# Idle keep-alive connections give their thread back after this long.
-_IDLE_TIMEOUT_S = 30.0
 _JSON = "application/json"
 _AUTHORIZE_PAGE = (
     b"<!doctype html><title>validator stub hub</title>"
@@ -49,6 +46,38 @@ class SeenRequest(NamedTuple):
     method: str
     path: str
     status: int
+
+
+@dataclass(frozen=True)
+class HubRecord:
+    """What a stub hub saw up to one moment; ``StubHub.record()`` takes it."""
+
+    requests: tuple[SeenRequest, ...]
+    contact_times: tuple[float, ...]  # ``time.monotonic()`` of each API-root fetch
+    # Token checks (``GET .../user``), accepted or not. The singleuser caches each
+    # answer for minutes, so repeated probes with one token show up once.
+    user_lookups: int
+    activity_posts: tuple[dict[str, Any], ...]  # accepted JSON bodies, oldest first
+    authorize_requests: int
+
+    @property
+    def contacted(self) -> bool:
+        """Whether anything fetched the API root, as the singleuser does before listening."""
+        return bool(self.contact_times)
+
+    @property
+    def first_contact_at(self) -> float | None:
+        return self.contact_times[0] if self.contact_times else None
+
+
+def escaped_user(user_name: str) -> str:
+    """A user name as the hub quotes it in URLs (``User.escaped_name``)."""
+    return quote(user_name, safe="@~")
+
+
+def activity_url(api_url: str, user_name: str) -> str:
+    """JUPYTERHUB_ACTIVITY_URL for ``user_name``; the hub puts no server name in it."""
+    return f"{api_url}/users/{escaped_user(user_name)}/activity"
 
 
 class StubHub:
@@ -83,10 +112,10 @@ class StubHub:
         self._api_token = api_token
         self._requested_port = port
         self._bound_port: int | None = None
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        # One condition guards every record below and wakes wait_for_contact().
-        self._cond = threading.Condition()
+        # One lock guards every record below: server threads write, record() reads.
+        self._lock = threading.Lock()
         self._seen: list[SeenRequest] = []
         self._contact_times: list[float] = []
         self._user_lookups = 0
@@ -100,7 +129,13 @@ class StubHub:
         """Bind and serve in a daemon thread; raises OSError if the address is taken."""
         if self._server is not None:
             raise RuntimeError("StubHub is already started")
-        server = _Server((self.bind_host, self._requested_port), self)
+        server = Server(
+            (self.bind_host, self._requested_port),
+            _Answers(self),
+            name="Stub hub",
+            version="validator-stubhub",
+            logger=log,
+        )
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -168,8 +203,8 @@ class StubHub:
 
     @property
     def activity_url(self) -> str:
-        """JUPYTERHUB_ACTIVITY_URL; the hub puts no server name in it."""
-        return f"{self.api_url}/users/{self._escaped_user}/activity"
+        """JUPYTERHUB_ACTIVITY_URL."""
+        return activity_url(self.api_url, self.user_name)
 
     @property
     def oauth_authorize_path(self) -> str:
@@ -178,14 +213,6 @@ class StubHub:
         An unauthenticated page request must be redirected to this path plus a query.
         """
         return f"{self.hub_prefix}api/oauth2/authorize"
-
-    @property
-    def oauth_authorize_url(self) -> str:
-        return f"{self.host_url}{self.oauth_authorize_path}"
-
-    @property
-    def oauth_token_url(self) -> str:
-        return f"{self.api_url}/oauth2/token"
 
     @property
     def scopes(self) -> list[str]:
@@ -203,60 +230,27 @@ class StubHub:
 
     # -- records ----------------------------------------------------------------
 
-    @property
-    def requests_seen(self) -> list[SeenRequest]:
-        with self._cond:
-            return list(self._seen)
+    def record(self) -> HubRecord:
+        """A snapshot of everything seen so far; later requests do not change it."""
+        with self._lock:
+            return HubRecord(
+                requests=tuple(self._seen),
+                contact_times=tuple(self._contact_times),
+                user_lookups=self._user_lookups,
+                activity_posts=tuple(copy.deepcopy(self._activity_posts)),
+                authorize_requests=self._authorize_requests,
+            )
 
     @property
     def contacted(self) -> bool:
         """Whether anything fetched the API root, as the singleuser does before listening."""
-        with self._cond:
-            return bool(self._contact_times)
+        return self.record().contacted
 
     @property
     def contact_count(self) -> int:
-        with self._cond:
-            return len(self._contact_times)
-
-    @property
-    def first_contact_at(self) -> float | None:
-        """``time.monotonic()`` of the first API-root fetch, for start-up timings."""
-        with self._cond:
-            return self._contact_times[0] if self._contact_times else None
-
-    @property
-    def user_lookups(self) -> int:
-        """How many token checks (``GET .../user``) arrived, accepted or not.
-
-        The singleuser caches each answer for minutes, so repeated probes with one
-        token show up once.
-        """
-        with self._cond:
-            return self._user_lookups
-
-    @property
-    def activity_posts(self) -> list[dict[str, Any]]:
-        """The JSON bodies of accepted activity posts, oldest first."""
-        with self._cond:
-            return copy.deepcopy(self._activity_posts)
-
-    @property
-    def authorize_requests(self) -> int:
-        with self._cond:
-            return self._authorize_requests
-
-    def wait_for_contact(self, timeout: float) -> bool:
-        """Block until the API root has been fetched or ``timeout`` seconds pass."""
-        with self._cond:
-            return self._cond.wait_for(lambda: bool(self._contact_times), timeout=timeout)
+        return len(self.record().contact_times)
 
     # -- request handling (called from server threads) --------------------------
-
-    @property
-    def _escaped_user(self) -> str:
-        # The hub quotes user names this way when it builds URLs.
-        return quote(self.user_name, safe="@~")
 
     def _token_ok(self, authorization: str | None) -> bool:
         match = _AUTH_RE.match(authorization or "")
@@ -268,19 +262,18 @@ class StubHub:
         # Pre-2.0 singleusers put the token in the path (/authorizations/token/<t>).
         return path.replace(self._api_token, "[secret]")
 
-    def _respond(self, method: str, path: str, authorization: str | None, body: bytes) -> _Reply:
+    def _respond(self, method: str, path: str, authorization: str | None, body: bytes) -> Reply:
         api = f"{self.hub_prefix}api"
         if path in (api, f"{api}/"):
             if method != "GET":
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
-            with self._cond:
+            with self._lock:
                 self._contact_times.append(time.monotonic())
-                self._cond.notify_all()
             return _json_reply(HTTPStatus.OK, {"version": self.hub_version})
         if path == f"{api}/user":
             if method != "GET":
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
-            with self._cond:
+            with self._lock:
                 self._user_lookups += 1
             if not self._token_ok(authorization):
                 return _error(HTTPStatus.FORBIDDEN)
@@ -290,15 +283,15 @@ class StubHub:
                 return _error(HTTPStatus.METHOD_NOT_ALLOWED)
             return self._activity(path, authorization, body)
         if path == self.oauth_authorize_path:
-            with self._cond:
+            with self._lock:
                 self._authorize_requests += 1
-            return _Reply(HTTPStatus.OK, "text/html; charset=utf-8", _AUTHORIZE_PAGE)
+            return Reply(HTTPStatus.OK, "text/html; charset=utf-8", _AUTHORIZE_PAGE)
         return _error(HTTPStatus.NOT_FOUND)
 
     def _user_model(self) -> dict[str, Any]:
         # A server token may read the owner's name, groups and activity, nothing more,
         # so the hub leaves out 'server', 'servers' and 'roles'.
-        with self._cond:
+        with self._lock:
             last_activity = self._last_activity
         return {
             "admin": False,
@@ -311,10 +304,10 @@ class StubHub:
             "scopes": self.scopes,
         }
 
-    def _activity(self, path: str, authorization: str | None, body: bytes) -> _Reply:
+    def _activity(self, path: str, authorization: str | None, body: bytes) -> Reply:
         if not self._token_ok(authorization):
             return _error(HTTPStatus.FORBIDDEN, "Missing or invalid credentials.")
-        if path != f"{self.hub_prefix}api/users/{self._escaped_user}/activity":
+        if path != f"{self.hub_prefix}api/users/{escaped_user(self.user_name)}/activity":
             # The hub hides other users behind the same 404 whether they exist or not.
             return _error(HTTPStatus.NOT_FOUND, "No access to resources or resources not found")
         try:
@@ -328,155 +321,47 @@ class StubHub:
                 HTTPStatus.BAD_REQUEST,
                 "body must contain at least one of `last_activity` or `servers`",
             )
-        with self._cond:
+        with self._lock:
             self._activity_posts.append(post)
             if isinstance(post.get("last_activity"), str):
                 self._last_activity = post["last_activity"]
-        return _Reply(HTTPStatus.OK, _JSON, b"")
+        return Reply(HTTPStatus.OK, _JSON, b"")
 
     def _record(self, method: str, path: str, status: int) -> None:
-        with self._cond:
+        with self._lock:
             self._seen.append(SeenRequest(method, path, status))
 
 
-class _Reply(NamedTuple):
-    status: HTTPStatus
-    content_type: str
-    body: bytes
+class _Answers:
+    """The stub as the HTTP server's app (kept off StubHub's public surface)."""
+
+    def __init__(self, hub: StubHub) -> None:
+        self.hub = hub
+        # Every answer, errors from the server itself included, names the hub version.
+        self.headers: Mapping[str, str] = {"X-JupyterHub-Version": hub.hub_version}
+
+    def answer(self, request: Request) -> Reply:
+        hub = self.hub
+        path = hub._redact(request.path)
+        if request.refused is not None:
+            reply = _error(request.refused)
+        else:
+            authorization = request.headers.get("Authorization")
+            reply = hub._respond(request.method, path, authorization, request.body)
+        # Recorded before answering, so a client that has its answer sees the record.
+        hub._record(request.method, path, int(reply.status))
+        log.debug("Stub hub answered %s %s with %d", request.method, path, reply.status)
+        return reply
 
 
-def _json_reply(status: HTTPStatus, payload: dict[str, Any]) -> _Reply:
-    return _Reply(status, _JSON, json.dumps(payload).encode())
+def _json_reply(status: HTTPStatus, payload: dict[str, Any]) -> Reply:
+    return Reply(status, _JSON, json.dumps(payload).encode())
 
 
-def _error(status: HTTPStatus, message: str | None = None) -> _Reply:
+def _error(status: HTTPStatus, message: str | None = None) -> Reply:
     # The hub's API error body: the code again, and its reason unless it has a message.
     return _json_reply(status, {"status": int(status), "message": message or status.phrase})
 
 
 def _isoformat(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], hub: StubHub) -> None:
-        self.hub = hub
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, conn: socket.socket, *, open_: bool) -> None:
-        with self._open_lock:
-            if open_:
-                self._open.add(conn)
-            else:
-                self._open.discard(conn)
-
-    def close_connections(self) -> None:
-        # Clients keep connections alive; unblock their handler threads on stop.
-        with self._open_lock:
-            conns = list(self._open)
-        for conn in conns:
-            with contextlib.suppress(OSError):  # the peer may have closed it already
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Resets from a dying container are routine; keep them out of the user's stderr.
-        log.debug("Stub hub dropped a connection from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 so tornado's and aiohttp's clients can reuse connections; every
-    # response therefore carries a Content-Length.
-    protocol_version = "HTTP/1.1"
-    server_version = "validator-stubhub"
-    sys_version = ""
-    timeout = _IDLE_TIMEOUT_S
-
-    @property
-    def _stub(self) -> StubHub:
-        return cast(_Server, self.server).hub
-
-    def setup(self) -> None:
-        super().setup()
-        cast(_Server, self.server).track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        cast(_Server, self.server).track(self.connection, open_=False)
-        super().finish()
-
-    def end_headers(self) -> None:
-        # Every answer, errors from the base class included, names the hub version.
-        self.send_header("X-JupyterHub-Version", self._stub.hub_version)
-        super().end_headers()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # _dispatch logs method and path only; the request line may hold secrets
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the base class quotes the raw request line here, which may hold secrets
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # Only malformed requests get here; the handlers below answer everything else.
-        log.debug("Stub hub rejected a malformed request with %d", code)
-        super().send_error(code, message, explain)
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY_BYTES:
-            raise _BodyTooLarge
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                break
-            total += size
-            if total > _MAX_BODY_BYTES:
-                raise _BodyTooLarge
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(8)  # the CRLF after each chunk
-        # Trailer fields, if any, end with an empty line.
-        while self.rfile.readline(8192).strip():
-            pass
-        return b"".join(chunks)
-
-    def _dispatch(self) -> None:
-        stub = self._stub
-        path = stub._redact(urlsplit(self.path).path)
-        try:
-            body = self._read_body()
-        except (_BodyTooLarge, ValueError) as exc:
-            # The body is left unread, so the connection cannot carry another request.
-            self.close_connection = True
-            too_large = isinstance(exc, _BodyTooLarge)
-            reply = _error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_large else HTTPStatus.BAD_REQUEST
-            )
-        else:
-            reply = stub._respond(self.command, path, self.headers.get("Authorization"), body)
-        # Recorded before answering, so a client that has its answer sees the record.
-        stub._record(self.command, path, int(reply.status))
-        log.debug("Stub hub answered %s %s with %d", self.command, path, reply.status)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch

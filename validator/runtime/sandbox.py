@@ -1,7 +1,8 @@
 """The one owner of every Docker object a validation run creates.
 
-Containers start through testcontainers, hardened, labelled with the run id and the
-pid of this process. ``Sandbox.close`` removes everything carrying the run's label,
+Containers, networks and volumes are all created through the sandbox's one Docker
+client; containers are built with testcontainers, hardened, labelled with the run id
+and the pid of this process. ``Sandbox.close`` removes everything carrying the run's label,
 so a container whose start failed half-way is removed too; ``sweep`` removes what
 runs killed outright (SIGKILL, power loss) left behind.
 """
@@ -21,12 +22,14 @@ from typing import Any
 
 import docker
 import docker.errors
-import requests
 from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.models.volumes import Volume
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
+from testcontainers.core.docker_client import DockerClient as EngineClient
+
+from validator.runtime.waiting import Exits, wait_for
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,30 @@ class RunResult:
 
 def _hostname() -> str:
     return socket.gethostname()
+
+
+class _SharedEngine(EngineClient):
+    """testcontainers' engine wrapper around a client that already exists."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        # Not super().__init__(): it would open a client of its own (docker.from_env).
+        self.client = client
+
+
+class SandboxContainer(DockerContainer):
+    """A testcontainers container that reaches the engine through the sandbox's client.
+
+    ``DockerContainer`` always builds a client in ``__init__``; pinning its API version
+    keeps that one from ever calling the engine (no version probe), and every call
+    testcontainers makes goes through ``get_docker_client``, which answers with ours.
+    """
+
+    def __init__(self, image: str, client: docker.DockerClient, **kwargs: Any) -> None:
+        super().__init__(image, docker_client_kw={"version": client.api.api_version}, **kwargs)
+        self._engine = _SharedEngine(client)
+
+    def get_docker_client(self) -> EngineClient:
+        return self._engine
 
 
 class Sandbox:
@@ -117,8 +144,11 @@ class Sandbox:
             self.name("net"), driver="bridge", internal=not egress, labels=self.labels
         )
 
-    def volume(self) -> Volume:
-        return self.client.volumes.create(self.name("vol"), labels=self.labels)
+    def volume(self, *, driver_opts: dict[str, str] | None = None) -> Volume:
+        """A local volume; ``driver_opts`` as for ``docker volume create --opt``."""
+        return self.client.volumes.create(
+            self.name("vol"), driver="local", driver_opts=driver_opts or {}, labels=self.labels
+        )
 
     def container(
         self,
@@ -128,11 +158,14 @@ class Sandbox:
         user: str | None = None,
         env: dict[str, str] | None = None,
         network: str | None = None,
-        volumes: dict[str, dict[str, str]] | None = None,
         allow_privilege_escalation: bool = False,
         **extra: Any,
-    ) -> DockerContainer:
-        """A testcontainers container, configured but not started."""
+    ) -> SandboxContainer:
+        """A testcontainers container, configured but not started.
+
+        ``extra`` are Docker's own create options (``mounts``, ``group_add``...): named
+        volumes go in as ``mounts``, since testcontainers' volume mapping takes host paths.
+        """
         kwargs: dict[str, Any] = {
             **self.hardened(allow_privilege_escalation=allow_privilege_escalation),
             **extra,
@@ -142,10 +175,7 @@ class Sandbox:
         # NetworkMode takes a network name too; testcontainers reserves ``network`` for
         # its own Network objects.
         kwargs["network_mode"] = network or "none"
-        if volumes:
-            kwargs["volumes"] = volumes
-        # testcontainers' own ``volumes`` takes host paths; named volumes go through kwargs.
-        tc = DockerContainer(image, name=self.name("ctr"), **kwargs)
+        tc = SandboxContainer(image, self.client).with_name(self.name("ctr")).with_kwargs(**kwargs)
         if command is not None:
             tc.with_command(command)
         if env:
@@ -186,23 +216,11 @@ class Sandbox:
         wrapped = tc.get_wrapped_container()
         if on_started is not None:
             on_started()
-        exit_code: int | None = None
-        deadline = started + timeout
-        while True:
-            try:
-                status = wrapped.wait(timeout=0.25)
-                exit_code = int(status.get("StatusCode", -1))
-                break
-            except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
-                pass
-            if time.monotonic() >= deadline:
-                break
-            if give_up_when is not None and give_up_when(_logs(wrapped)):
-                break
+        ended = wait_for(Exits(wrapped, give_up_when), deadline=started + timeout)
         output = _logs(wrapped)
         seconds = time.monotonic() - started
         self.remove_container(wrapped)
-        return RunResult(exit_code, output, seconds)
+        return RunResult(ended.code if ended else None, output, seconds)
 
     def remove_container(self, container: Container) -> None:
         if self.keep:

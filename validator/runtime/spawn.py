@@ -1,7 +1,8 @@
 """Start a candidate exactly as a hub would: environment, command, user, volumes.
 
 ``hub_environment`` and ``spawn_command`` are pure (what the hub's Spawner computes);
-``start_candidate`` and ``wait_until_up`` do the Docker and HTTP work.
+``start_candidate`` and ``wait_until_up`` do the Docker and HTTP work, the first through
+the sandbox, the second through ``waiting``.
 """
 
 from __future__ import annotations
@@ -16,18 +17,30 @@ from urllib.parse import quote
 
 import docker.errors
 import docker.types
-import requests
 from docker.models.containers import Container
 
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
+from validator.runtime.hubstub import StubHub, activity_url
 from validator.runtime.listening import Listener, parse_proc_net_tcp
 from validator.runtime.sandbox import Sandbox
+from validator.runtime.waiting import HUB_UP_BELOW, HubReady, UpResult, wait_for
+
+__all__ = [
+    "HUB_UP_BELOW",
+    "Candidate",
+    "UpResult",
+    "access_scopes",
+    "hub_environment",
+    "mode_label",
+    "oauth_client_id",
+    "spawn_command",
+    "start_candidate",
+    "volume_options",
+    "wait_until_up",
+]
 
 log = logging.getLogger(__name__)
-
-# Below this status the hub counts a server as up, even a 404 (utils.wait_for_http_server).
-HUB_UP_BELOW = 500
 
 
 def oauth_client_id(profile: Profile) -> str:
@@ -44,8 +57,21 @@ def access_scopes(profile: Profile) -> list[str]:
     ]
 
 
-def hub_environment(profile: Profile, *, api_url: str, token: str) -> dict[str, str]:
-    """The variables JupyterHub 5's Spawner.get_env() gives a server (contract §1)."""
+def hub_environment(
+    profile: Profile, hub: StubHub | None = None, *, token: str, api_url: str | None = None
+) -> dict[str, str]:
+    """The variables JupyterHub 5's Spawner.get_env() gives a server (contract §1).
+
+    The hub's URLs come from ``hub``, the stub the server will talk to. ``api_url``
+    alone (no stub at hand) is the older form; the activity URL is then derived from
+    it by the same function the stub uses.
+    """
+    if hub is not None:
+        api_url, activity = hub.api_url, hub.activity_url
+    elif api_url is not None:
+        activity = activity_url(api_url, profile.user_name)
+    else:
+        raise TypeError("hub_environment needs the StubHub (or its api_url)")
     prefix = profile.service_prefix
     scopes = json.dumps(access_scopes(profile))
     env = {
@@ -53,7 +79,7 @@ def hub_environment(profile: Profile, *, api_url: str, token: str) -> dict[str, 
         "JPY_API_TOKEN": token,
         "JUPYTERHUB_CLIENT_ID": oauth_client_id(profile),
         "JUPYTERHUB_API_URL": api_url,
-        "JUPYTERHUB_ACTIVITY_URL": f"{api_url}/users/{quote(profile.user_name, safe='')}/activity",
+        "JUPYTERHUB_ACTIVITY_URL": activity,
         "JUPYTERHUB_BASE_URL": "/",
         "JUPYTERHUB_SERVICE_PREFIX": prefix,
         "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{profile.port}{prefix}",
@@ -154,12 +180,7 @@ def start_candidate(
 ) -> Candidate:
     mounts = []
     for target in dict.fromkeys(p for p in (profile.home_volume, profile.mount_path) if p):
-        volume = sandbox.client.volumes.create(
-            sandbox.name("vol"),
-            driver="local",
-            driver_opts=volume_options(profile),
-            labels=sandbox.labels,
-        )
+        volume = sandbox.volume(driver_opts=volume_options(profile))
         mounts.append(docker.types.Mount(target, volume.name, type="volume", no_copy=True))
     extra: dict[str, Any] = {"mounts": mounts} if mounts else {}
     if profile.fs_gid is not None:
@@ -181,51 +202,16 @@ def start_candidate(
     return Candidate(container, ip, profile.port, profile.service_prefix, token, mode)
 
 
-@dataclass(frozen=True)
-class UpResult:
-    """How the wait for the server's first answer ended."""
-
-    seconds: float | None  # time to the first answer below 500, if any
-    status: int | None = None
-    exit_code: int | None = None  # the container exited
-    listeners: list[Listener] | None = None  # set when it listens, but not where expected
-    timed_out: bool = False
-
-
-def _misplaced(listeners: list[Listener], port: int) -> bool:
-    """The server listens somewhere, but not on the hub's port on a reachable address."""
-    reachable = [x for x in listeners if x.port == port and not x.is_loopback]
-    return bool(listeners) and not reachable
-
-
 def wait_until_up(
     candidate: Candidate, timeout: float, *, ready_banner: str, cancel: threading.Event
 ) -> UpResult:
-    """Poll {prefix}api like the hub does; return as soon as the outcome is known."""
-    session = requests.Session()
-    deadline = candidate.started_at + timeout
-    next_listen_check = 0.0
-    while not cancel.is_set():
-        now = time.monotonic()
-        try:
-            # A short connect timeout: once a container dies its address stops answering
-            # at all, and the exit check below must not wait behind it.
-            response = session.get(candidate.url + "api", timeout=(0.5, 5), allow_redirects=False)
-            if response.status_code < HUB_UP_BELOW:
-                return UpResult(seconds=now - candidate.started_at, status=response.status_code)
-        except requests.RequestException:
-            pass
-        exit_code = candidate.exit_code()
-        if exit_code is not None:
-            return UpResult(seconds=None, exit_code=exit_code)
-        # A server that announced itself but listens elsewhere will never answer: stop now.
-        if now >= next_listen_check:
-            next_listen_check = now + 1.0
-            if ready_banner in candidate.logs():
-                listeners = candidate.listeners()
-                if listeners is not None and _misplaced(listeners, candidate.port):
-                    return UpResult(seconds=None, listeners=listeners)
-        if now >= deadline:
-            return UpResult(seconds=None, timed_out=True, listeners=candidate.listeners())
-        time.sleep(0.1)
-    return UpResult(seconds=None)
+    """Poll {prefix}api like the hub does; return as soon as the outcome is known.
+
+    The hub's http_timeout counts from the container's start, not from this call.
+    """
+    up = wait_for(
+        HubReady(candidate, ready_banner),
+        deadline=candidate.started_at + timeout,
+        cancel=cancel,
+    )
+    return up if up is not None else UpResult(seconds=None)

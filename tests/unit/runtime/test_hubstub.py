@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from validator.runtime.hubstub import SeenRequest, StubHub
+from validator.runtime.hubstub import HubRecord, SeenRequest, StubHub, activity_url
+from validator.runtime.waiting import poll
 
 TOKEN = "s3cr3t-token-0123456789abcdef"
 VERSION = "5.4.6"
@@ -45,8 +46,6 @@ def test_urls_follow_the_hub_layout(hub: StubHub) -> None:
     assert hub.api_url == f"{base}/hub/api"
     assert hub.activity_url == f"{base}/hub/api/users/alice/activity"
     assert hub.oauth_authorize_path == "/hub/api/oauth2/authorize"
-    assert hub.oauth_authorize_url == f"{base}/hub/api/oauth2/authorize"
-    assert hub.oauth_token_url == f"{base}/hub/api/oauth2/token"
 
 
 @pytest.mark.parametrize(
@@ -98,29 +97,29 @@ def test_api_root_answers_version(hub: StubHub, path: str) -> None:
 
 def test_contact_is_recorded_with_a_monotonic_time(hub: StubHub) -> None:
     assert not hub.contacted
-    assert hub.first_contact_at is None
+    assert hub.record().first_contact_at is None
     before = time.monotonic()
     requests.get(hub.api_url, timeout=5)
     requests.get(hub.api_url + "/", timeout=5)
-    first = hub.first_contact_at
+    first = hub.record().first_contact_at
     assert first is not None
     assert before <= first <= time.monotonic()
     assert hub.contact_count == 2
 
 
-def test_wait_for_contact_times_out_without_a_caller(hub: StubHub) -> None:
-    started = time.monotonic()
-    assert hub.wait_for_contact(0.2) is False
-    assert time.monotonic() - started >= 0.2
-
-
-def test_wait_for_contact_wakes_when_contacted(hub: StubHub) -> None:
+def test_a_contact_from_another_thread_is_seen_by_polling_the_record(hub: StubHub) -> None:
     timer = threading.Timer(0.2, lambda: requests.get(hub.api_url, timeout=5))
     timer.start()
     try:
         started = time.monotonic()
-        assert hub.wait_for_contact(10) is True
-        assert time.monotonic() - started < 5
+        seen = poll(
+            lambda: hub.record() if hub.record().contacted else None,
+            deadline=started + 10,
+            interval=0.02,
+        )
+        assert seen is not None
+        assert seen.first_contact_at is not None
+        assert started <= seen.first_contact_at <= time.monotonic()
     finally:
         timer.join()
 
@@ -158,7 +157,7 @@ def test_user_model_for_the_server_token(hub: StubHub, scheme: str) -> None:
             "users:activity!user=alice",
         ],
     }
-    assert hub.user_lookups == 1
+    assert hub.record().user_lookups == 1
 
 
 def test_default_server_scope_ends_with_a_slash() -> None:
@@ -184,7 +183,7 @@ def test_user_model_refused_without_the_token(hub: StubHub, headers: dict[str, s
     assert r.status_code == 403
     assert r.json() == {"status": 403, "message": "Forbidden"}
     assert r.headers["X-JupyterHub-Version"] == VERSION
-    assert hub.user_lookups == 1
+    assert hub.record().user_lookups == 1
 
 
 # -- activity ----------------------------------------------------------------------
@@ -201,7 +200,7 @@ def test_activity_post_is_accepted_and_recorded(hub: StubHub) -> None:
     assert r.content == b""
     assert r.headers["Content-Length"] == "0"
     assert r.headers["X-JupyterHub-Version"] == VERSION
-    assert hub.activity_posts == [ACTIVITY]
+    assert list(hub.record().activity_posts) == [ACTIVITY]
     # The user model reports the latest activity, as the hub's does.
     model = requests.get(hub.api_url + "/user", headers=auth(), timeout=5).json()
     assert model["last_activity"] == ACTIVITY["last_activity"]
@@ -209,17 +208,17 @@ def test_activity_post_is_accepted_and_recorded(hub: StubHub) -> None:
 
 def test_activity_records_are_copies(hub: StubHub) -> None:
     requests.post(hub.activity_url, json=ACTIVITY, headers=auth(), timeout=5)
-    hub.activity_posts[0]["last_activity"] = "changed"
-    hub.activity_posts[0]["servers"]["srv"]["last_activity"] = "changed"
-    hub.activity_posts.clear()
-    assert hub.activity_posts == [ACTIVITY]
+    taken = hub.record()
+    taken.activity_posts[0]["last_activity"] = "changed"
+    taken.activity_posts[0]["servers"]["srv"]["last_activity"] = "changed"
+    assert hub.record().activity_posts == (ACTIVITY,)
 
 
 def test_activity_accepts_a_chunked_body(hub: StubHub) -> None:
     chunks = (part.encode() for part in ['{"last_activity": ', '"2026-01-02T03:04:05Z"}'])
     r = requests.post(hub.activity_url, data=chunks, headers=auth(), timeout=5)
     assert r.status_code == 200
-    assert hub.activity_posts == [{"last_activity": "2026-01-02T03:04:05Z"}]
+    assert list(hub.record().activity_posts) == [{"last_activity": "2026-01-02T03:04:05Z"}]
 
 
 @pytest.mark.parametrize(
@@ -235,21 +234,21 @@ def test_activity_rejects_bad_bodies(hub: StubHub, body: bytes, message: str) ->
     r = requests.post(hub.activity_url, data=body, headers=auth(), timeout=5)
     assert r.status_code == 400
     assert r.json() == {"status": 400, "message": message}
-    assert hub.activity_posts == []
+    assert list(hub.record().activity_posts) == []
 
 
 def test_activity_needs_the_token(hub: StubHub) -> None:
     r = requests.post(hub.activity_url, json=ACTIVITY, headers=auth("wrong"), timeout=5)
     assert r.status_code == 403
     assert r.json() == {"status": 403, "message": "Missing or invalid credentials."}
-    assert hub.activity_posts == []
+    assert list(hub.record().activity_posts) == []
 
 
 def test_activity_for_another_user_is_not_found(hub: StubHub) -> None:
     r = requests.post(hub.api_url + "/users/bob/activity", json=ACTIVITY, headers=auth(), timeout=5)
     assert r.status_code == 404
     assert r.json() == {"status": 404, "message": "No access to resources or resources not found"}
-    assert hub.activity_posts == []
+    assert list(hub.record().activity_posts) == []
 
 
 def test_activity_only_takes_posts(hub: StubHub) -> None:
@@ -262,13 +261,15 @@ def test_activity_only_takes_posts(hub: StubHub) -> None:
 
 def test_oauth_authorize_is_noticed(hub: StubHub) -> None:
     query = "client_id=jupyterhub-user-alice-srv&response_type=code&state=abc"
-    r = requests.get(f"{hub.oauth_authorize_url}?{query}", allow_redirects=False, timeout=5)
+    r = requests.get(
+        f"{url(hub, hub.oauth_authorize_path)}?{query}", allow_redirects=False, timeout=5
+    )
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
     assert b"stub hub" in r.content
     assert r.headers["X-JupyterHub-Version"] == VERSION
-    assert hub.authorize_requests == 1
-    assert hub.requests_seen == [SeenRequest("GET", "/hub/api/oauth2/authorize", 200)]
+    assert hub.record().authorize_requests == 1
+    assert list(hub.record().requests) == [SeenRequest("GET", "/hub/api/oauth2/authorize", 200)]
 
 
 @pytest.mark.parametrize("path", ["/hub/api/nope", "/hub/api/users", "/", "/user/alice/srv/api"])
@@ -277,7 +278,7 @@ def test_unknown_paths_are_json_404s(hub: StubHub, path: str) -> None:
     assert r.status_code == 404
     assert r.json() == {"status": 404, "message": "Not Found"}
     assert r.headers["X-JupyterHub-Version"] == VERSION
-    assert hub.requests_seen == [SeenRequest("GET", path, 404)]
+    assert list(hub.record().requests) == [SeenRequest("GET", path, 404)]
 
 
 def test_base_url_moves_every_endpoint() -> None:
@@ -298,14 +299,14 @@ def test_requests_seen_lists_every_answer_in_order(hub: StubHub) -> None:
     requests.get(hub.api_url + "/user?x=1", headers=auth("bad"), timeout=5)
     requests.post(hub.activity_url, json=ACTIVITY, headers=auth(), timeout=5)
     requests.delete(url(hub, "/elsewhere?token=x"), timeout=5)
-    assert hub.requests_seen == [
+    assert list(hub.record().requests) == [
         ("GET", "/hub/api", 200),
         ("GET", "/hub/api/user", 200),
         ("GET", "/hub/api/user", 403),
         ("POST", "/hub/api/users/alice/activity", 200),
         ("DELETE", "/elsewhere", 404),
     ]
-    assert hub.user_lookups == 2
+    assert hub.record().user_lookups == 2
 
 
 def test_records_survive_concurrent_callers(hub: StubHub) -> None:
@@ -321,8 +322,39 @@ def test_records_survive_concurrent_callers(hub: StubHub) -> None:
     for thread in threads:
         thread.join()
     assert hub.contact_count == 80
-    assert hub.user_lookups == 80
-    assert len(hub.requests_seen) == 160
+    assert len(hub.record().contact_times) == 80
+    assert hub.record().user_lookups == 80
+    assert len(list(hub.record().requests)) == 160
+
+
+def test_record_is_a_frozen_snapshot(hub: StubHub) -> None:
+    requests.get(hub.api_url, timeout=5)
+    taken = hub.record()
+    requests.get(hub.api_url + "/user", headers=auth(), timeout=5)
+    requests.get(url(hub, hub.oauth_authorize_path), timeout=5)
+    assert taken == HubRecord(
+        requests=(SeenRequest("GET", "/hub/api", 200),),
+        contact_times=taken.contact_times,
+        user_lookups=0,
+        activity_posts=(),
+        authorize_requests=0,
+    )
+    assert len(taken.contact_times) == 1
+    with pytest.raises(AttributeError):
+        taken.user_lookups = 5  # type: ignore[misc]
+    now = hub.record()
+    assert (now.user_lookups, now.authorize_requests, len(now.requests)) == (1, 1, 3)
+
+
+def test_an_unused_stub_has_an_empty_record(hub: StubHub) -> None:
+    assert hub.record() == HubRecord((), (), 0, (), 0)
+    assert not hub.record().contacted
+    assert hub.record().first_contact_at is None
+
+
+def test_activity_url_is_built_in_one_place() -> None:
+    stub = StubHub(VERSION, "a b@x", "", TOKEN, "127.0.0.1", port=8081)
+    assert stub.activity_url == activity_url(stub.api_url, "a b@x")
 
 
 # -- the token stays secret --------------------------------------------------------
@@ -342,10 +374,10 @@ def test_token_never_reaches_logs_or_records(caplog: pytest.LogCaptureFixture) -
         requests.get(stub.api_url + "/user", headers=auth(), timeout=5)
         requests.get(stub.api_url + "/user", headers=auth(scheme="Bearer"), timeout=5)
         requests.post(stub.activity_url, json=ACTIVITY, headers=auth(), timeout=5)
-        requests.get(f"{stub.oauth_authorize_url}?token={TOKEN}", timeout=5)
+        requests.get(f"{url(stub, stub.oauth_authorize_path)}?token={TOKEN}", timeout=5)
         # Pre-2.0 servers put the token in the path.
         requests.get(f"{stub.api_url}/authorizations/token/{TOKEN}", timeout=5)
-        seen = stub.requests_seen
+        seen = list(stub.record().requests)
     assert ("GET", "/hub/api/authorizations/token/[secret]", 404) in seen
     assert all(TOKEN not in request.path for request in seen)
     assert "Stub hub answered GET /hub/api/user with 200" in stub_log(caplog)
@@ -364,7 +396,7 @@ def test_token_not_logged_for_malformed_requests(caplog: pytest.LogCaptureFixtur
     assert f"X-JupyterHub-Version: {VERSION}".encode() in answer
     assert "malformed request with 501" in stub_log(caplog)
     assert TOKEN not in stub_log(caplog)
-    assert stub.requests_seen == []
+    assert list(stub.record().requests) == []
 
 
 # -- HTTP/1.1 behaviour ------------------------------------------------------------
@@ -406,7 +438,7 @@ def test_oversized_body_is_refused_and_the_connection_closed(hub: StubHub) -> No
         r.read()
     finally:
         conn.close()
-    assert hub.requests_seen == [("POST", "/hub/api/users/alice/activity", 413)]
+    assert list(hub.record().requests) == [("POST", "/hub/api/users/alice/activity", 413)]
 
 
 def test_unreadable_content_length_is_a_bad_request(hub: StubHub) -> None:
@@ -415,7 +447,7 @@ def test_unreadable_content_length_is_a_bad_request(hub: StubHub) -> None:
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 400")
     assert b"Connection: close" in answer
-    assert hub.requests_seen == [("POST", "/hub/api", 400)]
+    assert list(hub.record().requests) == [("POST", "/hub/api", 400)]
 
 
 def test_head_gets_headers_only(hub: StubHub) -> None:

@@ -6,6 +6,7 @@ import json
 
 from validator.checks.diagnosis import diagnose
 from validator.profiles import CommandMode, load_profile
+from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import parse_proc_net_tcp
 from validator.runtime.spawn import hub_environment, oauth_client_id, spawn_command, volume_options
 
@@ -68,3 +69,14 @@ def test_diagnosis_names_the_cause() -> None:
     )
     assert perm is not None and "chown" in perm.fix
     assert diagnose("all is well") is None
+
+
+def test_environment_takes_the_hub_urls_from_the_stub() -> None:
+    profile = load_profile("jupyter4nfdi").model_copy(update={"user_name": "a b@x"})
+    hub = StubHub("5.4.6", profile.user_name, profile.server_name, "t0k", "172.18.0.1", port=4000)
+    env = hub_environment(profile, hub, token="t0k")
+    assert env["JUPYTERHUB_API_URL"] == hub.api_url == "http://172.18.0.1:4000/hub/api"
+    # Quoted as the hub quotes user names, so the stub accepts the server's activity posts.
+    assert env["JUPYTERHUB_ACTIVITY_URL"] == hub.activity_url
+    assert env["JUPYTERHUB_ACTIVITY_URL"].endswith("/users/a%20b@x/activity")
+    assert hub_environment(profile, api_url=hub.api_url, token="t0k") == env

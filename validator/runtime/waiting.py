@@ -1,0 +1,227 @@
+"""Waiting for a container: one poll loop, and the few things we wait for as strategies.
+
+``poll`` is the only loop. A strategy says what one look at the container shows
+(``check``: an outcome, or None to keep waiting), how often to look (``interval``) and
+what running into the deadline means (``timed_out``). ``wait_for`` runs a strategy.
+
+testcontainers has the same split (``WaitStrategy`` with ``_poll``), but its strategies
+answer "ready or TimeoutError" from a start the loop itself picks. Ours return an outcome
+(the exit code, the listening sockets, the time to the first answer), measure their
+deadline from the container's start, and stop when another spawn's failure cancels the
+run, so they follow the same shape as a protocol of our own rather than a subclass.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+import requests
+from docker.models.containers import Container
+
+from validator.runtime.listening import Listener
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+# Below this status the hub counts a server as up, even a 404 (utils.wait_for_http_server).
+HUB_UP_BELOW = 500
+
+
+def poll(
+    condition: Callable[[], T | None],
+    *,
+    deadline: float,
+    interval: float,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] | None = None,
+) -> T | None:
+    """Call ``condition`` until it returns an outcome; None at ``deadline`` or on ``cancel``.
+
+    ``condition`` is always called at least once, even past the deadline, so a wait
+    whose window has already closed still reports what it sees. ``deadline`` is a
+    ``clock()`` value. The pause between calls is ``interval``, shortened so the last
+    call falls on the deadline; a set ``cancel`` ends the pause at once.
+    """
+    cancel = cancel or threading.Event()
+    pause = sleep or cancel.wait
+    while not cancel.is_set():
+        now = clock()
+        outcome = condition()
+        if outcome is not None:
+            return outcome
+        if now >= deadline:
+            return None
+        pause(max(0.0, min(interval, deadline - clock())))
+    return None
+
+
+class WaitStrategy(Protocol[T_co]):
+    """What to look for while waiting, and what the end of the wait means."""
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two looks."""
+        ...
+
+    def check(self) -> T_co | None:
+        """The outcome, once one look shows it; None to keep waiting."""
+        ...
+
+    def timed_out(self) -> T_co:
+        """The outcome when the deadline passes first."""
+        ...
+
+
+def wait_for(
+    strategy: WaitStrategy[T], *, deadline: float, cancel: threading.Event | None = None
+) -> T | None:
+    """Run ``strategy`` until its outcome or ``deadline`` (monotonic); None only on cancel."""
+    outcome = poll(strategy.check, deadline=deadline, interval=strategy.interval, cancel=cancel)
+    if outcome is not None:
+        return outcome
+    if cancel is not None and cancel.is_set():
+        return None
+    return strategy.timed_out()
+
+
+class Server(Protocol):
+    """A started server container, as the waits below look at it (``spawn.Candidate``)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def started_at(self) -> float: ...
+
+    def exit_code(self) -> int | None: ...
+
+    def logs(self) -> str: ...
+
+    def listeners(self) -> list[Listener] | None: ...
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """How the wait for the server's first answer ended."""
+
+    seconds: float | None  # time to the first answer below 500, if any
+    status: int | None = None
+    exit_code: int | None = None  # the container exited
+    listeners: list[Listener] | None = None  # set when it listens, but not where expected
+    timed_out: bool = False
+
+
+def _misplaced(listeners: list[Listener], port: int) -> bool:
+    """The server listens somewhere, but not on the hub's port on a reachable address."""
+    reachable = [x for x in listeners if x.port == port and not x.is_loopback]
+    return bool(listeners) and not reachable
+
+
+class HubReady:
+    """The server answers ``{prefix}api`` below 500, as the hub's wait_for_http_server asks.
+
+    The wait also ends when the container exits, or when the server printed
+    ``ready_banner`` but listens where the hub cannot reach it: it will never answer.
+    """
+
+    interval = 0.1
+
+    def __init__(self, server: Server, ready_banner: str) -> None:
+        self.server = server
+        self.ready_banner = ready_banner
+        self._session = requests.Session()
+        self._next_listen_check = 0.0
+
+    def check(self) -> UpResult | None:
+        server = self.server
+        now = time.monotonic()
+        try:
+            # A short connect timeout: once a container dies its address stops answering
+            # at all, and the exit check below must not wait behind it.
+            response = self._session.get(
+                server.url + "api", timeout=(0.5, 5), allow_redirects=False
+            )
+            if response.status_code < HUB_UP_BELOW:
+                return UpResult(seconds=now - server.started_at, status=response.status_code)
+        except requests.RequestException:
+            pass
+        exit_code = server.exit_code()
+        if exit_code is not None:
+            return UpResult(seconds=None, exit_code=exit_code)
+        # Reading logs and sockets costs two engine calls: once a second is enough.
+        if now >= self._next_listen_check:
+            self._next_listen_check = now + 1.0
+            if self.ready_banner in server.logs():
+                listeners = server.listeners()
+                if listeners is not None and _misplaced(listeners, server.port):
+                    return UpResult(seconds=None, listeners=listeners)
+        return None
+
+    def timed_out(self) -> UpResult:
+        return UpResult(seconds=None, timed_out=True, listeners=self.server.listeners())
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How a wait on a container ended: ``code`` is None while it still runs."""
+
+    code: int | None
+
+
+def _logs(container: Container) -> str:
+    raw: bytes = container.logs(stdout=True, stderr=True)
+    return raw.decode("utf-8", "replace")
+
+
+class Exits:
+    """The container's command ends; ``give_up_when(output so far)`` may end the wait sooner."""
+
+    # The engine's own wait blocks for this long in each look, so no pause is needed.
+    interval = 0.0
+    engine_wait = 0.25
+
+    def __init__(
+        self, container: Container, give_up_when: Callable[[str], bool] | None = None
+    ) -> None:
+        self.container = container
+        self.give_up_when = give_up_when
+
+    def check(self) -> Exit | None:
+        try:
+            status = self.container.wait(timeout=self.engine_wait)
+            return Exit(int(status.get("StatusCode", -1)))
+        except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
+            pass
+        if self.give_up_when is not None and self.give_up_when(_logs(self.container)):
+            return Exit(None)
+        return None
+
+    def timed_out(self) -> Exit:
+        return Exit(None)
+
+
+class StaysUp:
+    """The server keeps running to the deadline; the wait ends early if it exits.
+
+    The outcome is its exit code, or ``Exit(None)``: still running at the deadline.
+    """
+
+    interval = 0.25
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def check(self) -> Exit | None:
+        code = self.server.exit_code()
+        return Exit(code) if code is not None else None
+
+    def timed_out(self) -> Exit:
+        return Exit(None)

@@ -62,7 +62,7 @@ def raw_limit(client: docker.DockerClient, image: str) -> float:
         gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
         token = secrets.token_hex(16)
         with StubHub(profile.hub_version, profile.user_name, "", token, bind_host=gateway) as hub:
-            env = hub_environment(profile, api_url=hub.api_url, token=token)
+            env = hub_environment(profile, hub, token=token)
             started = time.monotonic()
             container = client.containers.run(
                 image, detach=True, environment=env, network=network.name

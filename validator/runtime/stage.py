@@ -48,7 +48,7 @@ def probe_mode(
 ) -> list[Finding]:
     """Start the server, wait for it as the hub does, then run the RUNTIME checks in order."""
     outcomes = Outcomes(profile, RUNTIME)
-    env = hub_environment(profile, api_url=hub.api_url, token=token)
+    env = hub_environment(profile, hub, token=token)
     started = time.monotonic()
     try:
         candidate = start_candidate(

@@ -19,6 +19,7 @@ from validator.checks.runtime._http import get
 from validator.findings import Finding
 from validator.profiles import Profile
 from validator.runtime.spawn import Candidate
+from validator.runtime.waiting import StaysUp, wait_for
 
 
 def engine_refused(exc: docker.errors.APIError) -> Finding:
@@ -110,17 +111,13 @@ def probe_stability(ctx: RuntimeContext) -> Finding:
 
 def stays_up(candidate: Candidate, until: float) -> Finding:
     """Still running and answering at ``until`` (monotonic), or exited before it."""
-    while True:
-        exit_code = candidate.exit_code()
-        if exit_code is not None:
-            elapsed = time.monotonic() - candidate.started_at
-            return STABILITY.failed(
-                f"the container exited with code {exit_code} {elapsed:.1f} s after start",
-                evidence=tail(candidate.logs()),
-            )
-        if time.monotonic() >= until:
-            break
-        time.sleep(min(0.25, max(0.0, until - time.monotonic())))
+    ended = wait_for(StaysUp(candidate), deadline=until)
+    if ended is not None and ended.code is not None:
+        elapsed = time.monotonic() - candidate.started_at
+        return STABILITY.failed(
+            f"the container exited with code {ended.code} {elapsed:.1f} s after start",
+            evidence=tail(candidate.logs()),
+        )
     try:
         response = get(candidate.url + "api")
     except requests.RequestException as exc:

@@ -22,7 +22,9 @@ from validator.findings import Finding, Report, Status
 from validator.report.common import RenderOptions, finding_label, strip_ansi
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 _LEVEL = {Status.FAIL: "error", Status.WARN: "warning"}
 _TOOL_ERROR = 2
 

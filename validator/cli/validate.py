@@ -29,6 +29,7 @@ from validator.reference import parse_reference
 from validator.registry.access import registry_access
 from validator.registry.credentials import PASSWORD_ENV, redact_logs
 from validator.report import FORMATS, STDOUT_FORMATS, RenderOptions
+from validator.report.github.annotations import workflow_command
 from validator.runtime.sandbox import sweep
 from validator.validate import validate
 
@@ -300,6 +301,11 @@ def _run(args: CliArgs) -> int:
             click.echo(_cached_note(report), err=True)
     code = exit_code(reports, warnings_fail=args.warnings_fail)
     _emit(reports, args.outputs)
+    warned = sum(len(r.by_status(Status.WARN)) for r in reports)
+    if code != exit_code(reports) and args.outputs.fmt == "github":
+        # Only the warnings fail this run; the annotations alone would not say so.
+        reason = f"fail-on is 'warning' and {warned} check(s) warned"
+        click.echo(workflow_command("error", reason, title="validate-image"))
     return code
 
 
@@ -357,7 +363,10 @@ def _emit(reports: list[Report], outputs: Outputs) -> None:
         with summary.open("a", encoding="utf-8") as out:
             out.write(FORMATS["summary"](reports, plain))
     if outputs.github_output is not None:
-        _write_github_output(outputs.github_output, _step_outputs(reports, outputs.json_file))
+        values = _step_outputs(reports, outputs.json_file)
+        if outputs.sarif_file is not None:
+            values["report-sarif"] = str(outputs.sarif_file.resolve())
+        _write_github_output(outputs.github_output, values)
 
 
 def _write(path: Path, text: str) -> None:

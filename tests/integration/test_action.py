@@ -438,8 +438,17 @@ def test_every_input_reaches_the_steps_through_env() -> None:
         spec["value"] == f"${{{{ steps.validate.outputs.{name} }}}}"
         for name, spec in action["outputs"].items()
     )
-    assert set(action["outputs"]) == {"compatible", "verdict", "digest", "report-json"}
-    assert not [s for s in action["runs"]["steps"] if "uses" in s]  # nothing else to trust
+    assert set(action["outputs"]) == {
+        "compatible",
+        "verdict",
+        "digest",
+        "report-json",
+        "report-sarif",
+    }
+    # Nothing else to trust but GitHub's own SARIF upload, and only when asked.
+    (upload,) = [s for s in action["runs"]["steps"] if "uses" in s]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert "inputs.sarif == 'true'" in upload["if"]
 
 
 def _shellcheck() -> str:

@@ -1,6 +1,7 @@
 """``validate-image``: the command line. Thin: parse, call validate(), render, exit.
 
-Exit codes: 0 compatible, 1 incompatible, 2 usage or tool error, 130 interrupted.
+Exit codes: 0 compatible, 1 incompatible (or, with --fail-on warning, a check warned), 2
+usage or tool error, 130 interrupted.
 """
 
 from __future__ import annotations

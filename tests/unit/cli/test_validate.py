@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from validator import __version__
-from validator.cli.validate import exit_code, main
+from validator.cli.validate import _write_github_output, exit_code, main
 from validator.findings import Finding, Report, Status
 from validator.options import describe
 from validator.profiles import DEFAULT_PROFILE, list_profiles
@@ -126,3 +126,13 @@ def test_fail_on_warning_fails_a_compatible_image_that_warns() -> None:
 def test_a_tool_error_outranks_an_incompatible_image() -> None:
     assert exit_code([_report(Status.FAIL), _report(Status.ERROR)]) == 2
     assert exit_code([_report(Status.FAIL), _report(Status.PASS)]) == 1
+
+
+def test_github_output_uses_a_heredoc_for_a_value_with_a_line_break(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    _write_github_output(path, {"verdict": "error", "note": "two\nlines"})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "verdict=error"
+    name, delimiter = lines[1].split("<<")
+    assert name == "note" and delimiter.startswith("ghadelimiter_")
+    assert lines[2:] == ["two", "lines", delimiter]

@@ -1,19 +1,59 @@
-"""How to run a validation, as opposed to what to validate against (the Profile)."""
+"""How to run a validation, as opposed to what to validate against (the Profile).
+
+Each knob carries its description next to its default, and the enumerated ones are
+``Literal`` types whose values also feed the command line's ``click.Choice``, so the
+CLI, mypy and the library agree on one list.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from validator.registry.client import RegistryAccess
+
+PullPolicy = Literal["always", "missing", "never"]
+ProgressMode = Literal["bar", "lines", "none"]
+
+PULL_POLICIES: tuple[str, ...] = get_args(PullPolicy)
+PROGRESS_MODES: tuple[str, ...] = get_args(ProgressMode)
+
+
+def _about(description: str) -> dict[str, str]:
+    return {"description": description}
 
 
 @dataclass(frozen=True)
 class Options:
-    pull: str = "missing"  # always | missing | never
-    keep: bool = False  # leave containers behind for debugging
-    static_only: bool = False  # stop after the static and exec checks
-    allow_egress: bool = False  # let the candidate reach the internet
-    stable_window: float = 3.0  # seconds the server must stay up after it first answered
-    registry: RegistryAccess = field(default_factory=RegistryAccess)  # login, CA, HTTP hosts
-    no_cache: bool = False  # validate again even when a result is cached (and store it)
-    progress: str = "none"  # pull progress on stderr: bar | lines | none
+    pull: PullPolicy = field(
+        default="missing",
+        metadata=_about("When to pull: always, only when the image is not local, or never."),
+    )
+    keep: bool = field(
+        default=False, metadata=_about("Leave containers and networks behind for debugging.")
+    )
+    static_only: bool = field(
+        default=False, metadata=_about("Stop after the static and exec checks (no server start).")
+    )
+    allow_egress: bool = field(
+        default=False, metadata=_about("Let the candidate reach the internet.")
+    )
+    stable_window: float = field(
+        default=3.0, metadata=_about("Seconds the server must stay up after it first answered.")
+    )
+    registry: RegistryAccess = field(
+        default_factory=RegistryAccess,
+        metadata=_about("Registry login, CA certificate and plain-HTTP hosts."),
+    )
+    no_cache: bool = field(
+        default=False,
+        metadata=_about("Validate again even when a result is cached (the new result is stored)."),
+    )
+    progress: ProgressMode = field(
+        default="none", metadata=_about("Pull progress on stderr: a bar, lines, or none.")
+    )
+
+
+def describe(name: str) -> str:
+    """The description declared next to the default of ``Options.<name>``."""
+    return str(Options.__dataclass_fields__[name].metadata["description"])

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jsonschema
 import pytest
 import yaml
 
@@ -35,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 ACTION = REPO / "action.yml"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 DOCS = REPO / "docs" / "github-action.md"
+SARIF_SCHEMA = REPO / "tests" / "support" / "sarif-schema-2.1.0.json"
 VENV = "validate-image-venv"
 # Top-level entries of the tree that a checkout of the action would not have.
 _NOT_IN_A_CHECKOUT = {".git", ".venv", ".benchmarks", "build", "dist", "node_modules", "reports"}
@@ -104,12 +106,14 @@ def test_good_image(
 ) -> None:
     run, workspace = act(image=build_image("good"))
     assert run.exit_code == 0, run.log
-    assert [s.skipped for s in run.steps] == [False, False]
+    # The upload step is a `uses:` step, which the harness lists without running.
+    assert [s.skipped for s in run.steps] == [False, False, True]
     assert run.outputs == {
         "compatible": "true",
         "verdict": "compatible",
         "digest": "",  # built here, never pushed: no registry digest
         "report-json": str(workspace / "validate-image-report" / "report.json"),
+        "report-sarif": "",
     }
     report = json.loads(Path(run.outputs["report-json"]).read_text(encoding="utf-8"))
     assert report["verdict"] == "compatible"
@@ -177,6 +181,24 @@ def test_fail_on_warning_fails_a_compatible_image_that_warns(
     assert "### ✅ `docker.io/jhiv-test/good:latest` is compatible" in run.summary
 
 
+@pytest.mark.docker
+def test_sarif_report_for_code_scanning(
+    act: Callable[..., tuple[ActionRun, Path]], build_image: Callable[[str], str]
+) -> None:
+    run, workspace = act(image=build_image("plain"), sarif="true")
+    assert run.exit_code == 1, run.log
+    sarif = workspace / "validate-image-report" / "report.sarif"
+    assert run.outputs["report-sarif"] == str(sarif)
+    log = json.loads(sarif.read_text(encoding="utf-8"))
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    (sarif_run,) = log["runs"]
+    assert {r["level"] for r in sarif_run["results"]} >= {"error"}
+    assert sarif_run["invocations"][0]["exitCode"] == 1
+    upload = run.steps[-1]
+    assert upload.skipped and upload.name == "Upload the SARIF report to code scanning"
+
+
 def test_the_install_step_installs_the_checkout(
     act: Callable[..., tuple[ActionRun, Path]],
     action_checkout: Path,
@@ -206,6 +228,7 @@ def test_an_image_that_cannot_be_checked(act: Callable[..., tuple[ActionRun, Pat
         "verdict": "error",
         "digest": "",
         "report-json": "",
+        "report-sarif": "",
     }
     assert not (workspace / "validate-image-report" / "report.json").exists()
     (error,) = run.annotations("error")
@@ -221,6 +244,7 @@ def test_an_image_that_cannot_be_checked(act: Callable[..., tuple[ActionRun, Pat
         ({"fail_on": "sometimes"}, "the input 'fail-on' must be 'error' or 'warning'"),
         ({"username": "robot"}, "give both 'username' and 'password', or neither"),
         ({"image": ""}, "the input 'image' is empty"),
+        ({"sarif": "yes"}, "the input 'sarif' must be 'true' or 'false'"),
     ],
 )
 def test_bad_inputs_stop_with_a_reason(
@@ -414,8 +438,17 @@ def test_every_input_reaches_the_steps_through_env() -> None:
         spec["value"] == f"${{{{ steps.validate.outputs.{name} }}}}"
         for name, spec in action["outputs"].items()
     )
-    assert set(action["outputs"]) == {"compatible", "verdict", "digest", "report-json"}
-    assert not [s for s in action["runs"]["steps"] if "uses" in s]  # nothing else to trust
+    assert set(action["outputs"]) == {
+        "compatible",
+        "verdict",
+        "digest",
+        "report-json",
+        "report-sarif",
+    }
+    # Nothing else to trust but GitHub's own SARIF upload, and only when asked.
+    (upload,) = [s for s in action["runs"]["steps"] if "uses" in s]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert "inputs.sarif == 'true'" in upload["if"]
 
 
 def _shellcheck() -> str:
@@ -452,7 +485,9 @@ def test_third_party_actions_are_pinned_by_sha_with_a_version_comment() -> None:
             if not match or match.group(1).startswith("./"):
                 continue
             ref, comment = match.group(1), match.group(2) or ""
-            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), f"{path.name}: {line}"
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", ref), (
+                f"{path.name}: {line}"
+            )
             assert re.fullmatch(r"# v\d+\.\d+\.\d+", comment), f"{path.name}: {line}"
             name, sha = ref.split("@")
             pins.setdefault(name, set()).add(f"{sha} {comment}")
@@ -462,6 +497,7 @@ def test_third_party_actions_are_pinned_by_sha_with_a_version_comment() -> None:
         "actions/setup-python",
         "actions/upload-artifact",
         "docker/login-action",
+        "github/codeql-action/upload-sarif",
     }
 
 

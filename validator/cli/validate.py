@@ -1,43 +1,41 @@
 """``validate-image``: the command line. Thin: parse, call validate(), render, exit.
 
-Exit codes: 0 compatible, 1 incompatible, 2 usage or tool error, 130 interrupted.
+Exit codes: 0 compatible, 1 incompatible (or, with --fail-on warning, a check warned), 2
+usage or tool error, 130 interrupted.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import secrets
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import click
 
 from validator import __version__
 from validator.cache import ResultCache
+from validator.cli import options as shared
+from validator.cli.args import FAIL_ON, CliArgs, Login, Outputs, ProfileOverrides
 from validator.cli.guard import exit_with
 from validator.errors import USAGE_OR_TOOL_ERROR, ValidatorError
-from validator.findings import Report
+from validator.findings import Report, Status, Verdict
 from validator.image import docker_client
-from validator.options import Options
+from validator.options import PULL_POLICIES, Options, ProgressMode, PullPolicy, describe
 from validator.profiles import DEFAULT_PROFILE, list_profiles, load_profile
 from validator.reference import parse_reference
 from validator.registry.access import registry_access
-from validator.registry.credentials import (
-    PASSWORD_ENV,
-    PLAIN_PASSWORD_HINT,
-    PLAIN_PASSWORD_REFUSED,
-    redact_logs,
-)
-from validator.report import render, render_github_many, render_summary_many
-from validator.report.json import render_json, report_to_dict
-from validator.report.junit import render_junit_many
+from validator.registry.credentials import PASSWORD_ENV, redact_logs
+from validator.report import FORMATS, STDOUT_FORMATS, RenderOptions
+from validator.report.github.annotations import workflow_command
 from validator.runtime.sandbox import sweep
 from validator.validate import validate
 
 log = logging.getLogger("validator")
+INCOMPATIBLE = 1  # what an incompatible image exits with (Report.exit_code)
 
 
 def _print_profiles() -> None:
@@ -51,11 +49,6 @@ def _print_profiles() -> None:
             f"uid {profile.uid if profile.uid is not None else 'image USER'}"
             + (f", home volume {profile.home_volume}" if profile.home_volume else "")
         )
-
-
-def _refuse_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        raise click.UsageError(f"{PLAIN_PASSWORD_REFUSED} (hint: {PLAIN_PASSWORD_HINT})", ctx)
 
 
 def _worst(codes: list[int]) -> int:
@@ -93,67 +86,50 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(STDOUT_FORMATS),
     default="text",
     show_default=True,
     help="Report format on stdout (or in --output). github: the text report, then "
-    "GitHub Actions annotations for the top findings.",
+    "GitHub Actions annotations for the top findings. sarif: SARIF 2.1.0 for code scanning.",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of stdout.",
-)
-@click.option(
-    "--junit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a JUnit XML report to this file.",
-)
-@click.option(
-    "--json",
-    "json_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a JSON report to this file.",
-)
-@click.option(
+@shared.output_file("--output", "Write the report to this file instead of stdout.")
+@shared.output_file("--junit", "Also write a JUnit XML report to this file.")
+@shared.output_file("--json", "Also write a JSON report to this file.", dest="json_file")
+@shared.output_file("--sarif", "Also write a SARIF 2.1.0 report to this file.", dest="sarif_file")
+@shared.output_file(
     "--github-summary",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append a Markdown job summary to this file "
+    "Append a Markdown job summary to this file "
     "(with --format github the default is $GITHUB_STEP_SUMMARY).",
+)
+@shared.output_file(
+    "--github-output",
+    "Append the step outputs (verdict, compatible, digest, report-json) to this file, "
+    "in GitHub's name=value format (e.g. $GITHUB_OUTPUT).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="error: exit 1 when an image is incompatible. warning: also when a check warns.",
 )
 @click.option(
     "--pull",
-    type=click.Choice(["always", "missing", "never"]),
+    type=click.Choice(PULL_POLICIES),
     default="missing",
     show_default=True,
-    help="When to pull the image.",
+    help=describe("pull"),
 )
-@click.option(
-    "--registry",
-    "registry_url",
-    metavar="URL",
-    help="Private registry the login is for (https://host[:port]); the IMAGE must name it too.",
+@shared.registry(
+    "Private registry the login is for (https://host[:port]); the IMAGE must name it too."
 )
-@click.option("--username", help="User (or token name) at the registry.")
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help=f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
-    "else Docker's stored login).",
+@shared.username()
+@shared.password_stdin(
+    f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
+    "else Docker's stored login)."
 )
-@click.option(
-    "--password",
-    hidden=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_refuse_password,
-    help="Refused: use --password-stdin.",
-)
-@click.option(
-    "--ca-cert",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trust this CA certificate (PEM) for the registry's TLS.",
-)
+@shared.refuse_password()
+@shared.ca_cert()
 @click.option(
     "--insecure-registry",
     "insecure_registries",
@@ -187,13 +163,45 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.version_option(__version__, prog_name="validate-image")
-def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts: Any) -> None:
+def main(
+    images: tuple[str, ...],
+    profile_name: str,
+    list_profiles: bool,
+    hub_version: str | None,
+    mount_path: str | None,
+    uid: int | None,
+    port: int | None,
+    timeout: int | None,
+    fmt: str,
+    output: Path | None,
+    junit: Path | None,
+    json_file: Path | None,
+    sarif_file: Path | None,
+    github_summary: Path | None,
+    github_output: Path | None,
+    fail_on: str,
+    pull: PullPolicy,
+    registry_url: str | None,
+    username: str | None,
+    password_stdin: bool,
+    ca_cert: Path | None,
+    insecure_registries: tuple[str, ...],
+    no_cache: bool,
+    static_only: bool,
+    stable_window: float,
+    allow_egress: bool,
+    parallel: int,
+    keep: bool,
+    color: bool | None,
+    verbose: int,
+    debug: bool,
+) -> None:
     """Tell whether a JupyterHub can spawn IMAGE, and if not, why and how to fix it.
 
     IMAGE is a Docker Hub name (jupyter/base-notebook), a full reference
     (registry.example.com/team/img:tag) or a URL (https://registry.example.com/img:tag).
     """
-    level = {0: logging.WARNING, 1: logging.INFO}.get(opts["verbose"], logging.DEBUG)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     # testcontainers says "Pulling image" for every start; our own lines say what matters.
     logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
@@ -202,37 +210,73 @@ def main(images: tuple[str, ...], profile_name: str, list_profiles: bool, **opts
         return
     if not images:
         raise click.UsageError("give at least one IMAGE (or --list-profiles)")
-    exit_with("validate-image", lambda: _run(images, profile_name, opts), debug=opts["debug"])
+    args = CliArgs(
+        images=images,
+        profile_name=profile_name,
+        overrides=ProfileOverrides(hub_version, mount_path, uid, port, timeout),
+        outputs=Outputs(
+            fmt=fmt,
+            output=output,
+            junit=junit,
+            json_file=json_file,
+            sarif_file=sarif_file,
+            github_summary=github_summary,
+            github_output=github_output,
+            color=color,
+        ),
+        login=Login(registry_url, username, password_stdin, ca_cert, insecure_registries),
+        pull=pull,
+        no_cache=no_cache,
+        static_only=static_only,
+        stable_window=stable_window,
+        allow_egress=allow_egress,
+        parallel=parallel,
+        keep=keep,
+        warnings_fail=fail_on == "warning",
+    )
+    exit_with("validate-image", lambda: _run_guarded(args), debug=debug)
 
 
-def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> int:
-    refs = [parse_reference(image) for image in images]  # bad input fails before any work
+def _run_guarded(args: CliArgs) -> int:
+    try:
+        return _run(args)
+    except ValidatorError:
+        # The step outputs still say the image could not be checked.
+        if args.outputs.github_output is not None:
+            _write_github_output(args.outputs.github_output, _error_outputs())
+        raise
+
+
+def _run(args: CliArgs) -> int:
+    refs = [parse_reference(image) for image in args.images]  # bad input fails before any work
+    login = args.login
     access = registry_access(
-        images,
+        args.images,
         refs,
-        registry_url=opts["registry_url"],
-        username=opts["username"],
-        password_stdin=opts["password_stdin"],
-        ca_cert=opts["ca_cert"],
-        insecure=opts["insecure_registries"],
+        registry_url=login.registry_url,
+        username=login.username,
+        password_stdin=login.password_stdin,
+        ca_cert=login.ca_cert,
+        insecure=login.insecure_registries,
     )
     redact_logs(access.secrets())
-    profile = load_profile(profile_name).with_overrides(
-        hub_version=opts["hub_version"],
-        mount_path=opts["mount_path"],
-        uid=opts["uid"],
-        port=opts["port"],
-        http_timeout=opts["timeout"],
+    o = args.overrides
+    profile = load_profile(args.profile_name).with_overrides(
+        hub_version=o.hub_version,
+        mount_path=o.mount_path,
+        uid=o.uid,
+        port=o.port,
+        http_timeout=o.timeout,
     )
     options = Options(
-        pull=opts["pull"],
-        keep=opts["keep"],
-        static_only=opts["static_only"],
-        allow_egress=opts["allow_egress"],
-        stable_window=opts["stable_window"],
+        pull=args.pull,
+        keep=args.keep,
+        static_only=args.static_only,
+        allow_egress=args.allow_egress,
+        stable_window=args.stable_window,
         registry=access,
-        no_cache=opts["no_cache"],
-        progress=_progress_mode(len(refs), opts["parallel"]),
+        no_cache=args.no_cache,
+        progress=_progress_mode(len(refs), args.parallel),
     )
     client = docker_client()
     cache = ResultCache()
@@ -248,19 +292,36 @@ def _run(images: tuple[str, ...], profile_name: str, opts: dict[str, Any]) -> in
                 raise
             return _error_report(refs[index].canonical, profile.name, profile.hub_version, exc)
 
-    if opts["parallel"] > 1 and len(refs) > 1:
-        with ThreadPoolExecutor(max_workers=opts["parallel"]) as pool:
+    if args.parallel > 1 and len(refs) > 1:
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
             reports = list(pool.map(one, range(len(refs))))
     else:
         reports = [one(i) for i in range(len(refs))]
     for report in reports:
         if report.cached:
             click.echo(_cached_note(report), err=True)
-    _emit(reports, opts)
-    return _worst([r.exit_code for r in reports])
+    code = exit_code(reports, warnings_fail=args.warnings_fail)
+    _emit(reports, args.outputs)
+    warned = sum(len(r.by_status(Status.WARN)) for r in reports)
+    if code != exit_code(reports) and args.outputs.fmt == "github":
+        # Only the warnings fail this run; the annotations alone would not say so.
+        reason = f"fail-on is 'warning' and {warned} check(s) warned"
+        click.echo(workflow_command("error", reason, title="validate-image"))
+    return code
 
 
-def _progress_mode(images: int, parallel: int) -> str:
+def exit_code(reports: Sequence[Report], *, warnings_fail: bool = False) -> int:
+    """Several images: a tool error outranks an incompatible image, which outranks success.
+
+    With ``warnings_fail`` (``--fail-on warning``) a warned check fails a compatible image.
+    """
+    codes = [r.exit_code for r in reports]
+    if warnings_fail and any(r.by_status(Status.WARN) for r in reports):
+        codes.append(INCOMPATIBLE)
+    return _worst(codes)
+
+
+def _progress_mode(images: int, parallel: int) -> ProgressMode:
     # One bar redrawn in place on a terminal; several pulls at once would overwrite it.
     if sys.stderr.isatty() and (images == 1 or parallel == 1):
         return "bar"
@@ -275,33 +336,38 @@ def _cached_note(report: Report) -> str:
     )
 
 
-def _emit(reports: list[Report], opts: dict[str, Any]) -> None:
-    output: Path | None = opts["output"]
-    color = opts["color"]
+def _emit(reports: list[Report], outputs: Outputs) -> None:
+    color = outputs.color
     if color is None:
-        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    fmt = opts["fmt"]
-    if fmt == "json":
-        text = _json_document(reports) + "\n"
-    elif fmt == "github":  # one document: GitHub limits annotations per step, not per image
-        text = render_github_many(reports, color) + "\n"
-    else:
-        text = "\n".join(render(r, fmt, color=color) for r in reports) + "\n"
-    if output is not None:
-        _write(output, text)
+        color = outputs.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    rendering = RenderOptions(color=color)
+    # One document for all images: GitHub limits annotations per step, not per image.
+    text = FORMATS[outputs.fmt](reports, rendering) + "\n"
+    if outputs.output is not None:
+        _write(outputs.output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
-    junit: Path | None = opts["junit"]
-    if junit is not None:
-        _write(junit, render_junit_many(reports) + "\n")
-    _emit_ci_files(reports, opts)
-
-
-def _json_document(reports: list[Report]) -> str:
-    """One report as an object, several as an array (the documented JSON shapes)."""
-    if len(reports) == 1:
-        return render_json(reports[0])
-    return json.dumps([report_to_dict(r) for r in reports], indent=2)
+    plain = RenderOptions()
+    for fmt, path in (
+        ("junit", outputs.junit),
+        ("json", outputs.json_file),
+        ("sarif", outputs.sarif_file),
+    ):
+        if path is not None:
+            _write(path, FORMATS[fmt](reports, plain) + "\n")
+    summary = outputs.github_summary
+    if summary is None and outputs.fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        # Appended: the step may already have written to its summary file.
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(FORMATS["summary"](reports, plain))
+    if outputs.github_output is not None:
+        values = _step_outputs(reports, outputs.json_file)
+        if outputs.sarif_file is not None:
+            values["report-sarif"] = str(outputs.sarif_file.resolve())
+        _write_github_output(outputs.github_output, values)
 
 
 def _write(path: Path, text: str) -> None:
@@ -309,16 +375,33 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _emit_ci_files(reports: list[Report], opts: dict[str, Any]) -> None:
-    """--json and the GitHub job summary: files a CI job keeps beside the stdout report."""
-    json_file: Path | None = opts["json_file"]
-    if json_file is not None:
-        _write(json_file, _json_document(reports) + "\n")
-    summary: Path | None = opts["github_summary"]
-    if summary is None and opts["fmt"] == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
-        summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
-    if summary is not None:
-        summary.parent.mkdir(parents=True, exist_ok=True)
-        # Appended: the step may already have written to its summary file.
-        with summary.open("a", encoding="utf-8") as out:
-            out.write(render_summary_many(reports))
+_VERDICT_RANK = (Verdict.COMPATIBLE, Verdict.INCOMPATIBLE, Verdict.ERROR)
+
+
+def _step_outputs(reports: Sequence[Report], json_file: Path | None) -> dict[str, str]:
+    """The Action's outputs: the worst verdict; the digest only when there is one image."""
+    verdict = max((r.verdict for r in reports), key=_VERDICT_RANK.index)
+    return {
+        "verdict": verdict.value,
+        "compatible": "true" if verdict is Verdict.COMPATIBLE else "false",
+        "digest": (reports[0].digest or "") if len(reports) == 1 else "",
+        "report-json": str(json_file.resolve()) if json_file is not None else "",
+    }
+
+
+def _error_outputs() -> dict[str, str]:
+    return {"verdict": "error", "compatible": "false", "digest": "", "report-json": ""}
+
+
+def _write_github_output(path: Path, values: dict[str, str]) -> None:
+    """Append ``name=value`` lines; a value with a line break gets a heredoc block."""
+    lines = []
+    for name, value in values.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+            lines += [f"{name}<<{delimiter}", value, delimiter]
+        else:
+            lines.append(f"{name}={value}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from validator import __version__, exit_codes
+from validator.cli import options as shared
 from validator.cli.guard import exit_with
 from validator.errors import CredentialsError
 from validator.image import docker_client
@@ -34,6 +35,7 @@ from validator.registry.credentials import Credentials, read_password
 
 PASSWORD_ENV = "BUILD_IMAGES_REGISTRY_PASSWORD"
 F = TypeVar("F", bound=Callable[..., Any])
+_ENVS = ("pip", "conda", "all")
 
 
 def _say(message: str) -> None:
@@ -139,21 +141,8 @@ def list_cmd(templates: Path, catalogue: Path) -> None:
 @main.command()
 @_data_options
 @_target_options
-@click.option(
-    "--env",
-    "envs",
-    type=click.Choice(["pip", "conda", "all"]),
-    default="pip",
-    show_default=True,
-    help="Python environment: pip venv, micromamba/conda-forge, or both.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/images/contexts"),
-    show_default=True,
-    help="Write one build context per image here.",
-)
+@shared.env_choice(_ENVS, "pip", "Python environment: pip venv, micromamba/conda-forge, or both.")
+@shared.out_dir(Path("build/images/contexts"), "Write one build context per image here.")
 def render(
     templates: Path,
     catalogue: Path,
@@ -185,14 +174,7 @@ def render(
 @main.command("lint")
 @_data_options
 @_target_options
-@click.option(
-    "--env",
-    "envs",
-    type=click.Choice(["pip", "conda", "all"]),
-    default="all",
-    show_default=True,
-    help="Environments to render and lint.",
-)
+@shared.env_choice(_ENVS, "all", "Environments to render and lint.")
 def lint_cmd(
     templates: Path,
     catalogue: Path,
@@ -235,18 +217,8 @@ def lint_cmd(
 @main.command()
 @_data_options
 @_target_options
-@click.option(
-    "--env",
-    type=click.Choice(["pip", "conda"]),
-    default="pip",
-    show_default=True,
-    help="Python environment of the images.",
-)
-@click.option(
-    "--ca-cert",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="CA bundle for pip/curl behind a TLS-intercepting proxy; builder stages only.",
-)
+@shared.env_choice(_ENVS[:2], "pip", "Python environment of the images.", dest="env")
+@shared.ca_cert("CA bundle for pip/curl behind a TLS-intercepting proxy; builder stages only.")
 @click.option(
     "--wheelhouse",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -264,21 +236,12 @@ def lint_cmd(
     show_default=True,
     help="Images are named PREFIX/<image>; a registry host may lead (reg.example.com/team).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/images"),
-    show_default=True,
-    help="Contexts, validation reports and manifests go here.",
-)
+@shared.out_dir(Path("build/images"), "Contexts, validation reports and manifests go here.")
 @click.option("--no-cache", is_flag=True, help="Ignore the layer cache.")
 @click.option("--push", is_flag=True, help="Push every tag of every image that passed.")
-@click.option("--username", help="Registry user for --push (default: docker login's).")
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help=f"Read the registry password from stdin (else ${PASSWORD_ENV}).",
-)
+@shared.username("Registry user for --push (default: docker login's).")
+@shared.password_stdin(f"Read the registry password from stdin (else ${PASSWORD_ENV}).")
+@shared.refuse_password()
 @click.option("-v", "--verbose", is_flag=True, help="Show the whole build output.")
 def build(
     templates: Path,

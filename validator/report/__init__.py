@@ -1,59 +1,44 @@
-"""Renderers: one Report in, one document out. Nothing here runs a check or decides a
+"""Renderers: reports in, one document out. Nothing here runs a check or decides a
 verdict; the Report owns that.
 
-Every renderer returns the document without a trailing newline (``click.echo`` adds
-one). ``render`` picks a stdout format by name; to add one, write ``render_<fmt>`` in
-its own module and add it to ``_RENDERERS``.
+Every format is one function ``(Sequence[Report], RenderOptions) -> str`` registered in
+``FORMATS``; the document has no trailing newline (the writer adds one). To add a format,
+write its module with a ``render`` function and add one entry here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from validator.findings import Report
-from validator.report.github import render_github, render_github_many, render_summary_many
-from validator.report.json import SCHEMA_VERSION, render_json, report_to_dict
-from validator.report.junit import render_junit, render_junit_many
-from validator.report.text import render_text
+from validator.report import json, junit, sarif, text
+from validator.report.common import RenderOptions
+from validator.report.github import annotations as github_annotations
+from validator.report.github import summary as github_summary
 
-# Every entry takes (report, color); formats without colour ignore the flag.
-Renderer = Callable[[Report, bool], str]
+Renderer = Callable[[Sequence[Report], RenderOptions], str]
 
-
-def _json(report: Report, color: bool) -> str:
-    return render_json(report)
-
-
-_RENDERERS: dict[str, Renderer] = {
-    "text": render_text,
-    "json": _json,
-    "github": render_github,
+FORMATS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json.render,
+    "github": github_annotations.render,
+    "junit": junit.render,
+    "summary": github_summary.render,
+    "sarif": sarif.render,
 }
-FORMATS: tuple[str, ...] = tuple(_RENDERERS)
+# What ``--format`` offers on stdout; junit and summary are written to their own files.
+STDOUT_FORMATS: tuple[str, ...] = ("text", "json", "github", "sarif")
 
 
-def render(report: Report, fmt: str, color: bool = False) -> str:
-    """``report`` in format ``fmt`` (one of FORMATS)."""
+def render(reports: Sequence[Report], fmt: str, options: RenderOptions | None = None) -> str:
+    """``reports`` in format ``fmt`` (a key of FORMATS)."""
     try:
-        renderer = _RENDERERS[fmt]
+        renderer = FORMATS[fmt]
     except KeyError:
         raise ValueError(
             f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}"
         ) from None
-    return renderer(report, color)
+    return renderer(reports, options or RenderOptions())
 
 
-__all__ = [
-    "FORMATS",
-    "SCHEMA_VERSION",
-    "Renderer",
-    "render",
-    "render_github",
-    "render_github_many",
-    "render_json",
-    "render_junit",
-    "render_junit_many",
-    "render_summary_many",
-    "render_text",
-    "report_to_dict",
-]
+__all__ = ["FORMATS", "STDOUT_FORMATS", "RenderOptions", "Renderer", "render"]

@@ -8,9 +8,11 @@ know.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from validator.findings import Finding, Report, Status
+from validator.report.common import RenderOptions
 
 SCHEMA_VERSION = 1
 
@@ -91,3 +93,10 @@ def render_json(report: Report) -> str:
     terminal or CI runner that captures them.
     """
     return json.dumps(report_to_dict(report), indent=2)
+
+
+def render(reports: Sequence[Report], options: RenderOptions) -> str:
+    """One report as an object, several as an array (the documented JSON shapes)."""
+    if len(reports) == 1:
+        return render_json(reports[0])
+    return json.dumps([report_to_dict(r) for r in reports], indent=2)

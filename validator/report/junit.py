@@ -17,7 +17,7 @@ from typing import NamedTuple
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from validator.findings import Finding, Report, Status
-from validator.report.text import excerpt, finding_label, strip_ansi
+from validator.report.common import RenderOptions, excerpt, finding_label, strip_ansi
 
 RUN_CASE = "validation"
 # CI pages show the whole text; the excerpt only guards against megabytes of logs.
@@ -156,8 +156,8 @@ def _suite(report: Report) -> TestSuite:
     return suite
 
 
-def render_junit_many(reports: Sequence[Report]) -> str:
-    """Several reports (one per image) as one document, one ``<testsuite>`` each."""
+def render(reports: Sequence[Report], options: RenderOptions) -> str:
+    """The reports (one per image) as one JUnit XML document, one ``<testsuite>`` each."""
     document = JUnitXml("validate-image")
     for report in reports:
         document.add_testsuite(_suite(report))
@@ -176,8 +176,3 @@ def render_junit_many(reports: Sequence[Report]) -> str:
     buffer = io.BytesIO()
     document.write(buffer, pretty=True)
     return buffer.getvalue().decode("utf-8").rstrip("\n")
-
-
-def render_junit(report: Report) -> str:
-    """The report as a JUnit XML document (with its XML declaration)."""
-    return render_junit_many([report])

@@ -6,15 +6,22 @@ NO_COLOR); with ``color=False`` the output holds no escape sequences at all.
 
 from __future__ import annotations
 
-import re
 import textwrap
+from collections.abc import Sequence
 
 import click
 
 from validator.findings import Finding, Report, Status, Verdict
+from validator.report.common import (
+    RenderOptions,
+    counts_line,
+    excerpt,
+    finding_label,
+    strip_ansi,
+    verdict_line,
+)
 
 WIDTH = 100
-EVIDENCE_LINES = 12
 # Room for an id plus its variant, e.g. "server-starts [cmd jupyterhub-singleuser]".
 _ID_WIDTH = 44
 _INDENT = "  "
@@ -42,54 +49,10 @@ _VERDICT_STYLE: dict[Verdict, tuple[str | None, bool]] = {
 _BOLD: tuple[str | None, bool] = (None, True)
 # The order findings are explained in: what blocks the image first.
 _ATTENTION = (Status.FAIL, Status.ERROR, Status.WARN)
-_COUNT_WORDS = (
-    (Status.PASS, "passed", "passed"),
-    (Status.WARN, "warning", "warnings"),
-    (Status.FAIL, "failed", "failed"),
-    (Status.ERROR, "error", "errors"),
-    (Status.SKIP, "skipped", "skipped"),
-)
-
-# CSI and OSC sequences: container logs carry them, and replaying them would recolour
-# or retitle the user's terminal (and break XML in the JUnit report).
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without terminal escape sequences or control characters (tabs kept).
-
-    Carriage returns become line breaks: progress bars in logs redraw a line with them.
-    """
-    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
-
-
-def excerpt(text: str, max_lines: int = EVIDENCE_LINES) -> list[str]:
-    """At most ``max_lines`` lines of ``text``: its head and its tail around a marker.
-
-    Logs end with the error that matters and start with what ran, so both ends stay.
-    """
-    lines = strip_ansi(text).expandtabs(4).strip("\n").splitlines()
-    if len(lines) <= max_lines:
-        return lines
-    head = max(1, (max_lines - 1) // 3)
-    tail = max_lines - 1 - head
-    omitted = len(lines) - head - tail
-    return [*lines[:head], f"... ({omitted} more lines) ...", *lines[len(lines) - tail :]]
-
-
-def finding_label(finding: Finding) -> str:
-    """The check id, plus the spawn variant when the same check ran more than once."""
-    return f"{finding.check_id} [{finding.variant}]" if finding.variant else finding.check_id
 
 
 def _clip(line: str, width: int) -> str:
     return line if len(line) <= width else line[: max(width - 3, 1)] + "..."
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def _paint(text: str, color: bool, style: tuple[str | None, bool]) -> str:
@@ -147,31 +110,6 @@ def _detail(finding: Finding, color: bool, width: int) -> list[str]:
     return lines
 
 
-def verdict_line(report: Report) -> str:
-    """One line saying what the report means, e.g. ``incompatible: 2 checks failed``."""
-    verdict = report.verdict
-    if verdict is Verdict.INCOMPATIBLE:
-        return (
-            f"incompatible: {_plural(len(report.by_status(Status.FAIL)), 'check', 'checks')} failed"
-        )
-    if verdict is Verdict.ERROR:
-        if report.error is not None:
-            return f"error: {report.error}"
-        errored = len(report.by_status(Status.ERROR))
-        return f"error: {_plural(errored, 'check', 'checks')} could not run"
-    return "compatible"
-
-
-def counts_line(report: Report) -> str:
-    """``5 passed, 1 warning, 2 failed in 12.3s``; zero counts are left out."""
-    counts = report.counts()
-    parts = [
-        _plural(counts[s.value], one, many) for s, one, many in _COUNT_WORDS if counts[s.value]
-    ]
-    summary = ", ".join(parts) if parts else "no checks ran"
-    return f"{summary} in {report.duration_s:.1f}s"
-
-
 def render_text(report: Report, color: bool, *, width: int = WIDTH) -> str:
     """The report for people, without a trailing newline."""
     lines = _header(report, color, width)
@@ -189,3 +127,8 @@ def render_text(report: Report, color: bool, *, width: int = WIDTH) -> str:
     verdict = _paint(verdict_line(report), color, _VERDICT_STYLE[report.verdict])
     lines += ["", verdict, counts_line(report)]
     return "\n".join(lines)
+
+
+def render(reports: Sequence[Report], options: RenderOptions) -> str:
+    """``--format text``: one report after another."""
+    return "\n".join(render_text(r, options.color) for r in reports)

@@ -11,19 +11,30 @@ from hypothesis import strategies as st
 
 from tests.support.action_runner import parse_commands
 from validator.findings import Finding, Report, Status
-from validator.report import FORMATS, render
-from validator.report.github import (
+from validator.report import FORMATS, RenderOptions, render
+from validator.report.github.annotations import (
     ANNOTATIONS_PER_LEVEL,
     escape_data,
     escape_property,
-    markdown_text,
-    render_github,
-    render_github_many,
-    render_summary,
-    render_summary_many,
     select_annotations,
     workflow_command,
 )
+from validator.report.github.summary import render_summary
+from validator.report.markdown import markdown_text
+
+
+def render_github(report: Report, token: str | None = None) -> str:
+    return FORMATS["github"]([report], RenderOptions(token=token))
+
+
+def render_github_many(reports: list[Report]) -> str:
+    return FORMATS["github"](reports, RenderOptions())
+
+
+def render_summary_many(reports: list[Report], limit: int | None = None) -> str:
+    options = RenderOptions() if limit is None else RenderOptions(summary_limit=limit)
+    return FORMATS["summary"](reports, options)
+
 
 REFERENCE = "docker.io/team/img:v1"
 FIX = "RUN pip install --no-cache-dir 'jupyterhub==5.4.6' jupyterlab\nUSER 1000"
@@ -118,7 +129,7 @@ def test_workflow_command_without_properties() -> None:
 def test_github_format_is_registered() -> None:
     assert "github" in FORMATS
     report = incompatible()
-    assert render(report, "github").startswith("::stop-commands::")
+    assert render([report], "github").startswith("::stop-commands::")
 
 
 def test_step_log_has_the_text_report_then_the_annotations() -> None:

@@ -12,16 +12,19 @@ import pytest
 from junitparser import JUnitXml
 
 from validator.findings import Finding, Report, Status
-from validator.report import (
-    FORMATS,
-    render,
-    render_json,
-    render_junit,
-    render_junit_many,
-    render_text,
-)
-from validator.report.json import SCHEMA_VERSION, report_to_dict
-from validator.report.text import EVIDENCE_LINES, WIDTH, excerpt, strip_ansi
+from validator.report import FORMATS, RenderOptions, render
+from validator.report.common import EVIDENCE_LINES, excerpt, strip_ansi
+from validator.report.json import SCHEMA_VERSION, render_json, report_to_dict
+from validator.report.text import WIDTH, render_text
+
+
+def render_junit(report: Report) -> str:
+    return FORMATS["junit"]([report], RenderOptions())
+
+
+def render_junit_many(reports: list[Report]) -> str:
+    return FORMATS["junit"](reports, RenderOptions())
+
 
 REFERENCE = "docker.io/jupyter/base-notebook:latest"
 DIGEST = "sha256:" + "ab" * 32
@@ -556,27 +559,30 @@ def test_junit_many_reports_in_one_document() -> None:
     assert root.attrib["tests"] == str(6 + 3 + 1)
 
 
-def test_junit_single_report_equals_many_of_one() -> None:
-    report = incompatible()
-    assert render_junit(report) == render_junit_many([report])
-
-
 # --- dispatcher ---------------------------------------------------------------------
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json", "github")
+    assert list(FORMATS) == ["text", "json", "github", "junit", "summary", "sarif"]
 
 
 def test_render_dispatches() -> None:
     report = incompatible()
-    assert render(report, "json") == render_json(report)
-    assert render(report, "text") == render_text(report, color=False)
-    assert render(report, "text", color=True) == render_text(report, color=True)
+    assert render([report], "json") == render_json(report)
+    assert render([report], "text") == render_text(report, color=False)
+    colored = render([report], "text", RenderOptions(color=True))
+    assert colored == render_text(report, color=True)
+
+
+def test_several_reports_render_as_one_document() -> None:
+    reports = [incompatible(), compatible()]
+    assert json.loads(render(reports, "json")) == [report_to_dict(r) for r in reports]
+    assert render(reports, "text") == "\n".join(render_text(r, color=False) for r in reports)
 
 
 def test_render_rejects_an_unknown_format() -> None:
     with pytest.raises(
-        ValueError, match=r"unknown report format 'xml'; choose one of text, json, github"
+        ValueError,
+        match=r"unknown report format 'xml'; choose one of text, json, github, junit, summary, sarif",
     ):
-        render(incompatible(), "xml")
+        render([incompatible()], "xml")

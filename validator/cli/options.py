@@ -1,0 +1,82 @@
+"""Options several commands share, declared once (pip's ``cli/cmdoptions.py`` idea).
+
+Each is a decorator factory: the flag, its type and its checks are fixed here, and a
+command may only reword the help where the option means something narrower for it
+(``build-images --ca-cert`` trusts a CA for the builder stages, not for a registry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from validator.registry.credentials import PLAIN_PASSWORD_HINT, PLAIN_PASSWORD_REFUSED
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def registry(
+    help: str = "Private registry the login is for (https://host[:port]).",
+) -> Callable[[F], F]:
+    return click.option("--registry", "registry_url", metavar="URL", help=help)
+
+
+def username(help: str = "User (or token name) at the registry.") -> Callable[[F], F]:
+    return click.option("--username", help=help)
+
+
+def password_stdin(help: str) -> Callable[[F], F]:
+    return click.option("--password-stdin", is_flag=True, help=help)
+
+
+def _refuse_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(f"{PLAIN_PASSWORD_REFUSED} (hint: {PLAIN_PASSWORD_HINT})", ctx)
+
+
+def refuse_password() -> Callable[[F], F]:
+    """A hidden ``--password`` that explains why it is refused, instead of "no such option"."""
+    return click.option(
+        "--password",
+        hidden=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_refuse_password,
+        help="Refused: use --password-stdin.",
+    )
+
+
+def ca_cert(
+    help: str = "Trust this CA certificate (PEM) for the registry's TLS.",
+) -> Callable[[F], F]:
+    return click.option(
+        "--ca-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help
+    )
+
+
+def env_choice(
+    choices: tuple[str, ...], default: str, help: str, dest: str = "envs"
+) -> Callable[[F], F]:
+    """``--env``: which Python environments (pip venv, conda) the images get."""
+    return click.option(
+        "--env", dest, type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
+def out_dir(default: Path, help: str) -> Callable[[F], F]:
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def output_file(flag: str, help: str, dest: str | None = None) -> Callable[[F], F]:
+    """An optional file the command writes (its parent directories are created)."""
+    names = [flag] if dest is None else [flag, dest]
+    return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), help=help)

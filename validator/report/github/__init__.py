@@ -1,0 +1,1 @@
+"""The GitHub Actions formats: step-log annotations and the job summary."""

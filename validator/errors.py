@@ -11,7 +11,6 @@ from __future__ import annotations
 from validator import exit_codes
 
 # The old name, kept while validator/cli/validate.py is reworked; new code uses exit_codes.
-USAGE_OR_TOOL_ERROR = exit_codes.TOOL_ERROR
 
 
 class ValidatorError(Exception):

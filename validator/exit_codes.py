@@ -7,6 +7,7 @@ passed, 1: one failed lint, build or validation), so CI scripts read both alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 COMPATIBLE: Final = 0
@@ -23,3 +24,10 @@ USAGE: Final = TOOL_ERROR
 
 INTERRUPTED: Final = 130
 """SIGINT or SIGTERM (128 + SIGINT, as a shell reports it); the run's objects were removed."""
+
+
+def worst(codes: Iterable[int]) -> int:
+    """Several images' codes as one: a tool error outranks an incompatible image, which
+    outranks success (so "could not decide" is never hidden behind a verdict)."""
+    seen = list(codes)
+    return TOOL_ERROR if TOOL_ERROR in seen else max(seen, default=COMPATIBLE)

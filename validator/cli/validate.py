@@ -16,12 +16,12 @@ from pathlib import Path
 
 import click
 
-from validator import __version__
+from validator import __version__, exit_codes
 from validator.cache import ResultCache
 from validator.cli import options as shared
 from validator.cli.args import FAIL_ON, CliArgs, Login, Outputs, ProfileOverrides
 from validator.cli.guard import exit_with
-from validator.errors import USAGE_OR_TOOL_ERROR, ValidatorError
+from validator.errors import ValidatorError
 from validator.findings import Report, Status, Verdict
 from validator.image import docker_client
 from validator.options import PULL_POLICIES, Options, ProgressMode, PullPolicy, describe
@@ -49,13 +49,6 @@ def _print_profiles() -> None:
             f"uid {profile.uid if profile.uid is not None else 'image USER'}"
             + (f", home volume {profile.home_volume}" if profile.home_volume else "")
         )
-
-
-def _worst(codes: list[int]) -> int:
-    """Several images: a tool error outranks an incompatible image, which outranks success."""
-    if USAGE_OR_TOOL_ERROR in codes:
-        return USAGE_OR_TOOL_ERROR
-    return max(codes, default=0)
 
 
 def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorError) -> Report:
@@ -318,7 +311,7 @@ def exit_code(reports: Sequence[Report], *, warnings_fail: bool = False) -> int:
     codes = [r.exit_code for r in reports]
     if warnings_fail and any(r.by_status(Status.WARN) for r in reports):
         codes.append(INCOMPATIBLE)
-    return _worst(codes)
+    return exit_codes.worst(codes)
 
 
 def _progress_mode(images: int, parallel: int) -> ProgressMode:

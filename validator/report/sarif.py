@@ -16,7 +16,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
-from validator import __version__
+from validator import __version__, exit_codes
 from validator.checks import CATALOG
 from validator.checks.base import Check
 from validator.findings import Finding, Report, Status
@@ -27,7 +27,6 @@ SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 _LEVEL = {Status.FAIL: "error", Status.WARN: "warning"}
-_TOOL_ERROR = 2
 
 
 def _homepage() -> str | None:
@@ -107,11 +106,6 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def _exit_code(reports: Sequence[Report]) -> int:
-    codes = [r.exit_code for r in reports]
-    return _TOOL_ERROR if _TOOL_ERROR in codes else max(codes, default=0)
-
-
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
     """The reports as one SARIF log with one run, indented, without a trailing newline."""
     homepage = _homepage()
@@ -126,9 +120,12 @@ def render(reports: Sequence[Report], options: RenderOptions) -> str:
     }
     if homepage is not None:
         driver["informationUri"] = homepage
-    code = _exit_code(reports)
+    code = exit_codes.worst(r.exit_code for r in reports)
     notifications = [n for r in reports for n in _notifications(r)]
-    invocation: dict[str, Any] = {"executionSuccessful": code != _TOOL_ERROR, "exitCode": code}
+    invocation: dict[str, Any] = {
+        "executionSuccessful": code != exit_codes.TOOL_ERROR,
+        "exitCode": code,
+    }
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     results = [

@@ -242,7 +242,17 @@ def test_an_image_that_cannot_be_checked(act: Callable[..., tuple[ActionRun, Pat
     ("inputs", "reason"),
     [
         ({"fail_on": "sometimes"}, "the input 'fail-on' must be 'error' or 'warning'"),
-        ({"username": "robot"}, "give both 'username' and 'password', or neither"),
+        (
+            {"username": "robot"},
+            "validate-image: error: no password for user 'robot' at registry 'docker.io' "
+            "(hint: pipe it to --password-stdin, set JHIV_REGISTRY_PASSWORD, "
+            "or `docker login docker.io`)",
+        ),
+        (
+            {"password": "token"},
+            "validate-image: error: --password-stdin needs --username "
+            "(hint: add --username NAME for the registry)",
+        ),
         ({"image": ""}, "the input 'image' is empty"),
         ({"sarif": "yes"}, "the input 'sarif' must be 'true' or 'false'"),
     ],
@@ -299,27 +309,36 @@ def registry() -> Iterator[tuple[str, type[_Registry]]]:
 PASSWORD = "s3cr%t,pw:x"
 
 
+def _leaks(run: ActionRun) -> list[str]:
+    """Log lines that carry the password, escaped or not, other than the mask command."""
+    return [
+        line
+        for line in run.log.splitlines()
+        if "s3cr" in line and not line.startswith("::add-mask::")
+    ]
+
+
 @pytest.mark.docker
-def test_registry_login_is_private_to_the_step(
+def test_the_validator_logs_in_with_the_password_from_stdin(
     act: Callable[..., tuple[ActionRun, Path]],
-    build_image: Callable[[str], str],
     registry: tuple[str, type[_Registry]],
     runner_temp: Path,
 ) -> None:
     host, handler = registry
     handler.expected = "Basic " + base64.b64encode(f"robot:{PASSWORD}".encode()).decode()
-    run, _ = act(image=build_image("plain"), registry=host, username="robot", password=PASSWORD)
-    assert run.exit_code == 1, run.log  # logged in, then judged: plain is incompatible
-    assert handler.expected in handler.seen
+    run, _ = act(
+        image=f"{host}/team/notebook:1", registry=host, username="robot", password=PASSWORD
+    )
+    assert handler.expected in handler.seen  # the pull went to the registry as robot
+    # The stand-in registry holds no image: the validator says it could not check it.
+    assert run.exit_code == 2, run.log
+    assert run.outputs["verdict"] == "error"
+    (error,) = run.annotations("error")
+    assert error.data.startswith("validate-image: error: ")
     assert run.masks == [PASSWORD]
-    # Nothing but the mask command carries the password, escaped or not.
-    leaks = [
-        line
-        for line in run.log.splitlines()
-        if ("s3cr" in line) and not line.startswith("::add-mask::")
-    ]
-    assert leaks == []
-    assert list(runner_temp.glob("validate-image-docker.*")) == []  # the login is gone
+    assert _leaks(run) == []
+    # No Docker login is left behind for later steps or jobs.
+    assert sorted(p.name for p in runner_temp.iterdir()) == ["_harness", VENV]
 
 
 @pytest.mark.docker
@@ -329,25 +348,45 @@ def test_the_login_goes_to_the_images_registry_by_default(
     host, handler = registry
     handler.expected = "Basic " + base64.b64encode(f"robot:{PASSWORD}".encode()).decode()
     run, _ = act(image=f"{host}/team/notebook:1", username="robot", password=PASSWORD)
-    assert handler.expected in handler.seen  # docker login went to the image's registry
-    # The stand-in registry holds no image: the validator says it could not check it.
+    assert handler.expected in handler.seen
     assert run.exit_code == 2, run.log
     assert run.outputs["verdict"] == "error"
     assert run.annotations("error")
+    assert _leaks(run) == []
 
 
 @pytest.mark.docker
 def test_a_refused_login_stops_the_step(
-    act: Callable[..., tuple[ActionRun, Path]],
-    build_image: Callable[[str], str],
-    registry: tuple[str, type[_Registry]],
+    act: Callable[..., tuple[ActionRun, Path]], registry: tuple[str, type[_Registry]]
 ) -> None:
     host, handler = registry
     handler.expected = "Basic never"
-    run, _ = act(image=build_image("plain"), registry=host, username="robot", password="wrong")
+    run, _ = act(image=f"{host}/team/notebook:1", registry=host, username="robot", password="wrong")
     assert run.exit_code == 2, run.log
-    assert [e.data for e in run.annotations("error")] == [f"docker login to {host} as robot failed"]
+    (error,) = run.annotations("error")
+    assert error.data.startswith("validate-image: error: ")
+    assert "robot" in error.data or host in error.data
+    assert "wrong" not in run.log.replace("::add-mask::wrong", "")
     assert run.outputs["verdict"] == "error"
+
+
+def test_a_registry_other_than_the_images_stops_the_step(
+    act: Callable[..., tuple[ActionRun, Path]],
+) -> None:
+    # The registry input names the image's registry: credentials for another one would not
+    # make the hub pull the image from there, so the validator refuses the pair.
+    run, _ = act(image="jhiv-test/plain", registry="ghcr.io", username="robot", password=PASSWORD)
+    assert run.exit_code == 2, run.log
+    (error,) = run.annotations("error")
+    assert error.data == (
+        "validate-image: error: the image 'jhiv-test/plain' is on docker.io but --registry "
+        "names ghcr.io (hint: give the image's full path, as the hub needs it: "
+        "ghcr.io/jhiv-test/plain:latest)"
+    )
+    assert run.outputs["verdict"] == "error" and run.outputs["compatible"] == "false"
+    assert run.masks == [PASSWORD]
+    assert _leaks(run) == []
+    assert "s3cr" not in run.summary
 
 
 # --- the command line behind the action ------------------------------------------------------
@@ -425,6 +464,13 @@ def test_no_expression_is_pasted_into_a_script() -> None:
     # event field could become code. Values go through `env:`.
     for where, script in _run_scripts():
         assert "${{" not in script, where
+
+
+def test_the_action_leaves_the_login_to_the_validator() -> None:
+    # A `docker login` would store the password in a Docker config on the runner; the
+    # validator gives it to the engine for its own pull only.
+    for where, script in _run_scripts()[:2]:
+        assert "docker login" not in script and "DOCKER_CONFIG" not in script, where
 
 
 def test_every_input_reaches_the_steps_through_env() -> None:

@@ -12,25 +12,29 @@ instead of downloading them.
 
 from __future__ import annotations
 
-import base64
-import http.server
+import contextlib
 import json
+import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
+import docker
+import docker.errors
 import jsonschema
 import pytest
 import yaml
 
 from tests.conftest import run_cli
 from tests.support.action_runner import ActionRun, run_action
+from tests.support.registry import REGISTRY_BIN, TestRegistry
+from tests.support.skip import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 ACTION = REPO / "action.yml"
@@ -79,13 +83,14 @@ def act(
 ) -> Callable[..., tuple[ActionRun, Path]]:
     """Run the action with the given inputs in a fresh workspace."""
 
-    def run(**inputs: str) -> tuple[ActionRun, Path]:
+    def run(_env: dict[str, str] | None = None, **inputs: str) -> tuple[ActionRun, Path]:
         workspace = tmp_path / "workspace"
         workspace.mkdir(exist_ok=True)
         given = {name.replace("_", "-"): value for name, value in inputs.items()}
-        return run_action(action_checkout, given, workspace=workspace, runner_temp=runner_temp), (
-            workspace
+        result = run_action(
+            action_checkout, given, workspace=workspace, runner_temp=runner_temp, env=_env
         )
+        return result, workspace
 
     return run
 
@@ -242,7 +247,17 @@ def test_an_image_that_cannot_be_checked(act: Callable[..., tuple[ActionRun, Pat
     ("inputs", "reason"),
     [
         ({"fail_on": "sometimes"}, "the input 'fail-on' must be 'error' or 'warning'"),
-        ({"username": "robot"}, "give both 'username' and 'password', or neither"),
+        (
+            {"username": "robot"},
+            "validate-image: error: no password for user 'robot' at registry 'docker.io' "
+            "(hint: pipe it to --password-stdin, set JHIV_REGISTRY_PASSWORD, "
+            "or `docker login docker.io`)",
+        ),
+        (
+            {"password": "token"},
+            "validate-image: error: --password-stdin needs --username "
+            "(hint: add --username NAME for the registry)",
+        ),
         ({"image": ""}, "the input 'image' is empty"),
         ({"sarif": "yes"}, "the input 'sarif' must be 'true' or 'false'"),
     ],
@@ -259,95 +274,130 @@ def test_bad_inputs_stop_with_a_reason(
 # --- private registries --------------------------------------------------------------------
 
 
-class _Registry(http.server.BaseHTTPRequestHandler):
-    """Just enough of a registry for `docker login`: /v2/ with Basic authentication."""
+PASSWORD = "s3cr%t,pw:x"  # "%" and "," must survive the workflow commands' escaping
+USER = "robot"
 
-    expected: ClassVar[str] = ""
-    seen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:
-        auth = self.headers.get("Authorization", "")
-        type(self).seen.append(auth)
-        ok = self.path == "/v2/" and auth == self.expected
-        self.send_response(200 if ok else 401)
-        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
-        if not ok:
-            self.send_header("WWW-Authenticate", 'Basic realm="test"')
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestRegistry]:
+    """A real private registry (TLS from a CA of the run, a bcrypt login) on loopback."""
+    for tool in (REGISTRY_BIN, "htpasswd", "openssl"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is missing: run scripts/setup-registry.sh")
+    reg = TestRegistry(tmp_path_factory.mktemp("registry"), username=USER, password=PASSWORD)
+    try:
+        yield reg.start()
+    finally:
+        reg.stop()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the engine first tries TLS on this plain-HTTP port; that noise is expected
+
+@pytest.fixture(scope="module")
+def private_image(
+    registry: TestRegistry, docker_client: docker.DockerClient, build_image: Callable[[str], str]
+) -> Iterator[tuple[str, str]]:
+    """jhiv-test/plain pushed as HOST/team/plain:v1 -> (reference, manifest digest)."""
+    digest = registry.push(docker_client, build_image("plain"), "team/plain", "v1")
+    yield f"{registry.host}/team/plain:v1", digest
 
 
 @pytest.fixture
-def registry() -> Iterator[tuple[str, type[_Registry]]]:
-    handler = type("Registry", (_Registry,), {"seen": []})
-    # The Docker engine on this machine makes the login request: loopback is reachable
-    # from it, and 127.0.0.0/8 registries may be plain HTTP by default.
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def trusting_env(registry: TestRegistry, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The job's environment on a runner that trusts the registry's CA (as after
+    update-ca-certificates), and no pulled copy of its images left afterwards."""
+    assert registry.ca_cert is not None
+    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    bundle = tmp_path / "trusted.pem"
+    bundle.write_bytes(
+        (system.read_bytes() if system.is_file() else b"") + b"\n" + registry.ca_cert.read_bytes()
+    )
+    yield {**os.environ, "REQUESTS_CA_BUNDLE": str(bundle)}
+    client = docker.from_env()
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{registry.host}/"):
+                with contextlib.suppress(docker.errors.ImageNotFound):
+                    client.images.remove(tag)
 
 
-PASSWORD = "s3cr%t,pw:x"
+def _leaks(run: ActionRun) -> list[str]:
+    """Log lines that carry the password, escaped or not, other than the mask command."""
+    return [
+        line
+        for line in run.log.splitlines()
+        if "s3cr" in line and not line.startswith("::add-mask::")
+    ]
 
 
 @pytest.mark.docker
-def test_registry_login_is_private_to_the_step(
+def test_the_validator_logs_in_with_the_password_from_stdin(
     act: Callable[..., tuple[ActionRun, Path]],
-    build_image: Callable[[str], str],
-    registry: tuple[str, type[_Registry]],
+    registry: TestRegistry,
+    private_image: tuple[str, str],
+    trusting_env: dict[str, str],
     runner_temp: Path,
 ) -> None:
-    host, handler = registry
-    handler.expected = "Basic " + base64.b64encode(f"robot:{PASSWORD}".encode()).decode()
-    run, _ = act(image=build_image("plain"), registry=host, username="robot", password=PASSWORD)
-    assert run.exit_code == 1, run.log  # logged in, then judged: plain is incompatible
-    assert handler.expected in handler.seen
+    image, digest = private_image
+    run, _ = act(
+        image=image, registry=registry.url, username=USER, password=PASSWORD, _env=trusting_env
+    )
+    # Logged in, pulled and judged: plain is incompatible.
+    assert run.exit_code == 1, run.log
+    assert run.outputs["verdict"] == "incompatible"
+    assert run.outputs["digest"] == digest
     assert run.masks == [PASSWORD]
-    # Nothing but the mask command carries the password, escaped or not.
-    leaks = [
-        line
-        for line in run.log.splitlines()
-        if ("s3cr" in line) and not line.startswith("::add-mask::")
-    ]
-    assert leaks == []
-    assert list(runner_temp.glob("validate-image-docker.*")) == []  # the login is gone
+    assert _leaks(run) == [] and "s3cr" not in run.summary
+    # No Docker login (a config with the password) is left for later steps or jobs.
+    assert sorted(p.name for p in runner_temp.iterdir()) == ["_harness", VENV]
 
 
 @pytest.mark.docker
 def test_the_login_goes_to_the_images_registry_by_default(
-    act: Callable[..., tuple[ActionRun, Path]], registry: tuple[str, type[_Registry]]
+    act: Callable[..., tuple[ActionRun, Path]],
+    private_image: tuple[str, str],
+    trusting_env: dict[str, str],
 ) -> None:
-    host, handler = registry
-    handler.expected = "Basic " + base64.b64encode(f"robot:{PASSWORD}".encode()).decode()
-    run, _ = act(image=f"{host}/team/notebook:1", username="robot", password=PASSWORD)
-    assert handler.expected in handler.seen  # docker login went to the image's registry
-    # The stand-in registry holds no image: the validator says it could not check it.
-    assert run.exit_code == 2, run.log
-    assert run.outputs["verdict"] == "error"
-    assert run.annotations("error")
+    image, digest = private_image
+    run, _ = act(image=image, username=USER, password=PASSWORD, _env=trusting_env)
+    assert run.exit_code == 1, run.log
+    assert run.outputs["digest"] == digest
+    assert _leaks(run) == []
 
 
 @pytest.mark.docker
 def test_a_refused_login_stops_the_step(
     act: Callable[..., tuple[ActionRun, Path]],
-    build_image: Callable[[str], str],
-    registry: tuple[str, type[_Registry]],
+    registry: TestRegistry,
+    private_image: tuple[str, str],
+    trusting_env: dict[str, str],
 ) -> None:
-    host, handler = registry
-    handler.expected = "Basic never"
-    run, _ = act(image=build_image("plain"), registry=host, username="robot", password="wrong")
+    image, _ = private_image
+    run, _ = act(image=image, username=USER, password="wrong-pw", _env=trusting_env)
     assert run.exit_code == 2, run.log
-    assert [e.data for e in run.annotations("error")] == [f"docker login to {host} as robot failed"]
+    (error,) = run.annotations("error")
+    assert error.properties["title"] == "validate-image could not check the image"
+    assert error.data.startswith("validate-image: error: ") and registry.host in error.data
+    assert run.masks == ["wrong-pw"]
+    assert [line for line in run.log.splitlines() if "wrong-pw" in line] == ["::add-mask::wrong-pw"]
     assert run.outputs["verdict"] == "error"
+
+
+def test_a_registry_other_than_the_images_stops_the_step(
+    act: Callable[..., tuple[ActionRun, Path]],
+) -> None:
+    # The registry input names the image's registry: credentials for another one would not
+    # make the hub pull the image from there, so the validator refuses the pair.
+    run, _ = act(image="jhiv-test/plain", registry="ghcr.io", username="robot", password=PASSWORD)
+    assert run.exit_code == 2, run.log
+    (error,) = run.annotations("error")
+    assert error.data == (
+        "validate-image: error: the image 'jhiv-test/plain' is on docker.io but --registry "
+        "names ghcr.io (hint: give the image's full path, as the hub needs it: "
+        "ghcr.io/jhiv-test/plain:latest)"
+    )
+    assert run.outputs["verdict"] == "error" and run.outputs["compatible"] == "false"
+    assert run.masks == [PASSWORD]
+    assert _leaks(run) == []
+    assert "s3cr" not in run.summary
 
 
 # --- the command line behind the action ------------------------------------------------------
@@ -425,6 +475,13 @@ def test_no_expression_is_pasted_into_a_script() -> None:
     # event field could become code. Values go through `env:`.
     for where, script in _run_scripts():
         assert "${{" not in script, where
+
+
+def test_the_action_leaves_the_login_to_the_validator() -> None:
+    # A `docker login` would store the password in a Docker config on the runner; the
+    # validator gives it to the engine for its own pull only.
+    for where, script in _run_scripts()[:2]:
+        assert "docker login" not in script and "DOCKER_CONFIG" not in script, where
 
 
 def test_every_input_reaches_the_steps_through_env() -> None:

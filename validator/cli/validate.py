@@ -233,11 +233,33 @@ def main(
 def _run_guarded(args: CliArgs) -> int:
     try:
         return _run(args)
-    except ValidatorError:
+    except ValidatorError as exc:
         # The step outputs still say the image could not be checked.
         if args.outputs.github_output is not None:
             _write_github_output(args.outputs.github_output, _error_outputs())
+        _github_stopped(args.images, f"validate-image: error: {exc.one_line()}", args.outputs)
         raise
+
+
+def _github_stopped(images: Sequence[str], reason: str, outputs: Outputs) -> None:
+    """No report to render: the annotation and the job summary still say why."""
+    if outputs.fmt == "github":
+        title = "validate-image could not check the image"
+        click.echo(workflow_command("error", reason, title=title))
+    summary = _summary_file(outputs)
+    if summary is not None:
+        names = ", ".join(f"`{image.replace('`', '')}`" for image in images)
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(f"### ❗ {names} could not be validated\n\n    {reason}\n")
+
+
+def _summary_file(outputs: Outputs) -> Path | None:
+    if outputs.github_summary is not None:
+        return outputs.github_summary
+    if outputs.fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        return Path(os.environ["GITHUB_STEP_SUMMARY"])
+    return None
 
 
 def _run(args: CliArgs) -> int:
@@ -348,9 +370,7 @@ def _emit(reports: list[Report], outputs: Outputs) -> None:
     ):
         if path is not None:
             _write(path, FORMATS[fmt](reports, plain) + "\n")
-    summary = outputs.github_summary
-    if summary is None and outputs.fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
-        summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
+    summary = _summary_file(outputs)
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)
         # Appended: the step may already have written to its summary file.

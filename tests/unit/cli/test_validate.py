@@ -88,6 +88,29 @@ def test_an_invalid_reference_stops_before_any_work(tmp_path: Path) -> None:
     )
 
 
+def test_github_format_annotates_and_summarises_a_stop_before_any_report(
+    tmp_path: Path,
+) -> None:
+    summary = tmp_path / "summary.md"
+    result = _run(
+        "--format", "github", "--github-summary", str(summary), "--", "Not A/Valid Reference!"
+    )  # fmt: skip
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    (command,) = result.stdout.splitlines()
+    assert command == (f"::error title=validate-image could not check the image::{line}")
+    assert summary.read_text(encoding="utf-8") == (
+        f"### ❗ `Not A/Valid Reference!` could not be validated\n\n    {line}\n"
+    )
+
+
+def test_other_formats_print_no_workflow_command_for_a_stop(tmp_path: Path) -> None:
+    result = _run("--github-summary", str(tmp_path / "s.md"), "Not A/Valid Reference!")
+    assert result.exit_code == 2 and result.stdout == ""
+    # The summary was asked for by name, so it says why there is no report.
+    assert "could not be validated" in (tmp_path / "s.md").read_text(encoding="utf-8")
+
+
 def test_password_stdin_needs_a_username() -> None:
     result = _run("--password-stdin", "jupyter/base-notebook", stdin="secret\n")
     assert result.exit_code == 2, result.output

@@ -38,7 +38,6 @@ import time
 import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -47,6 +46,8 @@ import docker
 import docker.errors
 import requests
 import websocket
+
+from validator.checks.runtime.kernel import execute_request
 
 __all__ = [
     "DEFAULT_VENV",
@@ -529,29 +530,7 @@ class RealHub:
 
     def _run_code(self, channels_url: str, problems: list[str]) -> bool:
         ws_url = "ws" + channels_url.removeprefix("http")
-        msg_id = uuid.uuid4().hex
-        request = {
-            "header": {
-                "msg_id": msg_id,
-                "msg_type": "execute_request",
-                "username": SERVICE_NAME,
-                "session": uuid.uuid4().hex,
-                "date": datetime.now(timezone.utc).isoformat(),
-                "version": "5.3",
-            },
-            "parent_header": {},
-            "metadata": {},
-            "content": {
-                "code": "print(6*7)",
-                "silent": False,
-                "store_history": False,
-                "user_expressions": {},
-                "allow_stdin": False,
-                "stop_on_error": True,
-            },
-            "channel": "shell",
-            "buffers": [],
-        }
+        msg_id, request = execute_request("print(6*7)", uuid.uuid4().hex, username=SERVICE_NAME)
         deadline = time.monotonic() + _PROBE_TIMEOUT
         try:
             ws = websocket.create_connection(
@@ -565,7 +544,7 @@ class RealHub:
             problems.append(f"kernel: websocket {ws_url} failed: {e}")
             return False
         try:
-            ws.send(json.dumps(request))
+            ws.send(request)
             while (remaining := deadline - time.monotonic()) > 0:
                 ws.settimeout(remaining)
                 message = json.loads(ws.recv())

@@ -35,7 +35,6 @@ from validator.runtime.sandbox import sweep
 from validator.validate import validate
 
 log = logging.getLogger("validator")
-INCOMPATIBLE = 1  # what an incompatible image exits with (Report.exit_code)
 
 
 def _print_profiles() -> None:
@@ -332,7 +331,7 @@ def exit_code(reports: Sequence[Report], *, warnings_fail: bool = False) -> int:
     """
     codes = [r.exit_code for r in reports]
     if warnings_fail and any(r.by_status(Status.WARN) for r in reports):
-        codes.append(INCOMPATIBLE)
+        codes.append(exit_codes.INCOMPATIBLE)
     return exit_codes.worst(codes)
 
 
@@ -388,12 +387,11 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-_VERDICT_RANK = (Verdict.COMPATIBLE, Verdict.INCOMPATIBLE, Verdict.ERROR)
-
-
 def _step_outputs(reports: Sequence[Report], json_file: Path | None) -> dict[str, str]:
     """The Action's outputs: the worst verdict; the digest only when there is one image."""
-    verdict = max((r.verdict for r in reports), key=_VERDICT_RANK.index)
+    # A verdict and its exit code go one to one, so the worst code names the worst verdict.
+    by_code = {r.exit_code: r.verdict for r in reports}
+    verdict = by_code[exit_codes.worst(by_code)]
     return {
         "verdict": verdict.value,
         "compatible": "true" if verdict is Verdict.COMPATIBLE else "false",

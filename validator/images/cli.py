@@ -42,22 +42,21 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _dir_option(flag: str, name: str, help_text: str) -> Callable[[F], F]:
+    """An existing-directory option defaulting to ``./name`` (or the packaged copy)."""
+    return click.option(
+        flag,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        default=lambda: default_dir(name),
+        show_default=f"./{name}",
+        help=help_text,
+    )
+
+
 def _data_options(fn: F) -> F:
     """Where the templates, the catalogue and the hadolint config are."""
-    fn = click.option(
-        "--templates",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        default=lambda: default_dir("templates"),
-        show_default="./templates",
-        help="Directory of the Dockerfile templates.",
-    )(fn)
-    fn = click.option(
-        "--catalogue",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        default=lambda: default_dir("base-images"),
-        show_default="./base-images",
-        help="Directory of the image catalogue (*.yaml).",
-    )(fn)
+    fn = _dir_option("--templates", "templates", "Directory of the Dockerfile templates.")(fn)
+    fn = _dir_option("--catalogue", "base-images", "Directory of the image catalogue (*.yaml).")(fn)
     return fn
 
 
@@ -90,14 +89,19 @@ def _load(templates: Path, catalogue: Path) -> Catalogue:
     return load_catalogue(catalogue, templates)
 
 
+_OUTCOME_CODES = {
+    Outcome.PASSED: exit_codes.COMPATIBLE,
+    Outcome.BUILD_FAILED: exit_codes.INCOMPATIBLE,
+    Outcome.INVALID: exit_codes.INCOMPATIBLE,
+    Outcome.ERROR: exit_codes.TOOL_ERROR,
+    Outcome.SKIPPED: exit_codes.INCOMPATIBLE,
+}
+
+
 def exit_code(results: list[TargetResult]) -> int:
     """0 all passed; 2 a tool error (validation, describing, a refused push) decided the
     run; 1 otherwise (a build failed or an image was found incompatible)."""
-    if all(r.outcome is Outcome.PASSED for r in results):
-        return exit_codes.COMPATIBLE
-    if any(r.outcome is Outcome.ERROR for r in results):
-        return exit_codes.TOOL_ERROR
-    return exit_codes.INCOMPATIBLE
+    return exit_codes.worst(_OUTCOME_CODES[r.outcome] for r in results)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

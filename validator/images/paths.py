@@ -31,11 +31,11 @@ def default_dir(name: str) -> Path:
     return _CLONE / name
 
 
-def git_commit(directory: Path) -> str | None:
-    """The full commit id of the clone holding ``directory``, or None outside git."""
+def _git(directory: Path, *args: str) -> str | None:
+    """The stripped output of ``git -C directory ARGS``, or None when git fails or is absent."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "HEAD"],
+            ["git", "-C", str(directory), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -43,22 +43,17 @@ def git_commit(directory: Path) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and commit else None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def git_commit(directory: Path) -> str | None:
+    """The full commit id of the clone holding ``directory``, or None outside git."""
+    return _git(directory, "rev-parse", "HEAD") or None
 
 
 def git_dirty(
     directory: Path, paths: tuple[str, ...] = ("templates", "base-images")
 ) -> bool | None:
     """Whether the clone has uncommitted changes under ``paths``; None outside git."""
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(directory), "status", "--porcelain", "--", *paths],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return bool(result.stdout.strip()) if result.returncode == 0 else None
+    status = _git(directory, "status", "--porcelain", "--", *paths)
+    return None if status is None else bool(status)

@@ -21,7 +21,7 @@ from docker.models.containers import Container
 
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
-from validator.runtime.hubstub import StubHub, activity_url
+from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener, parse_proc_net_tcp
 from validator.runtime.sandbox import Sandbox
 from validator.runtime.waiting import HUB_UP_BELOW, HubReady, UpResult, wait_for
@@ -57,29 +57,19 @@ def access_scopes(profile: Profile) -> list[str]:
     ]
 
 
-def hub_environment(
-    profile: Profile, hub: StubHub | None = None, *, token: str, api_url: str | None = None
-) -> dict[str, str]:
+def hub_environment(profile: Profile, hub: StubHub, *, token: str) -> dict[str, str]:
     """The variables JupyterHub 5's Spawner.get_env() gives a server (contract §1).
 
-    The hub's URLs come from ``hub``, the stub the server will talk to. ``api_url``
-    alone (no stub at hand) is the older form; the activity URL is then derived from
-    it by the same function the stub uses.
+    The hub's URLs come from ``hub``, the stub the server will talk to.
     """
-    if hub is not None:
-        api_url, activity = hub.api_url, hub.activity_url
-    elif api_url is not None:
-        activity = activity_url(api_url, profile.user_name)
-    else:
-        raise TypeError("hub_environment needs the StubHub (or its api_url)")
     prefix = profile.service_prefix
     scopes = json.dumps(access_scopes(profile))
     env = {
         "JUPYTERHUB_API_TOKEN": token,
         "JPY_API_TOKEN": token,
         "JUPYTERHUB_CLIENT_ID": oauth_client_id(profile),
-        "JUPYTERHUB_API_URL": api_url,
-        "JUPYTERHUB_ACTIVITY_URL": activity,
+        "JUPYTERHUB_API_URL": hub.api_url,
+        "JUPYTERHUB_ACTIVITY_URL": hub.activity_url,
         "JUPYTERHUB_BASE_URL": "/",
         "JUPYTERHUB_SERVICE_PREFIX": prefix,
         "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{profile.port}{prefix}",

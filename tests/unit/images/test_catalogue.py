@@ -62,36 +62,32 @@ def test_relations_are_checked(tmp_path: Path) -> None:
     assert "a.yaml: python is set by the root of the chain" in message
 
 
-def test_hub_6_needs_python_3_10(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "root",
-        "name: root\ndescription: r\ntemplate: t\nparent: null\npython: '3.9'\n",
-    )
-    write(
-        tmp_path,
-        "hub",
-        "name: hub\ndescription: h\ntemplate: t\nparent: root\nhub_versions: ['6.1.1']\n",
-    )
-    with pytest.raises(CatalogueError, match=r"JupyterHub 6.1.1 needs Python >= 3.10"):
-        load_catalogue(tmp_path)
-
-
-def test_child_may_narrow_but_not_widen_hub_versions(tmp_path: Path) -> None:
-    write(
-        tmp_path, "root", "name: root\ndescription: r\ntemplate: t\nparent: null\npython: '3.12'\n"
-    )
-    write(
-        tmp_path,
-        "hub",
-        "name: hub\ndescription: h\ntemplate: t\nparent: root\nhub_versions: ['5.4.6']\n",
-    )
-    write(
-        tmp_path,
-        "kid",
-        "name: kid\ndescription: k\ntemplate: t\nparent: hub\nhub_versions: ['5.4.6', '6.1.1']\n",
-    )
-    with pytest.raises(CatalogueError, match=r"hub_versions 6.1.1 are not built for parent 'hub'"):
+@pytest.mark.parametrize(
+    ("entries", "error"),
+    [
+        pytest.param(
+            {
+                "root": "name: root\ndescription: r\ntemplate: t\nparent: null\npython: '3.9'\n",
+                "hub": "name: hub\ndescription: h\ntemplate: t\nparent: root\nhub_versions: ['6.1.1']\n",
+            },
+            r"JupyterHub 6.1.1 needs Python >= 3.10",
+            id="hub-6-needs-python-3.10",
+        ),
+        pytest.param(
+            {
+                "root": "name: root\ndescription: r\ntemplate: t\nparent: null\npython: '3.12'\n",
+                "hub": "name: hub\ndescription: h\ntemplate: t\nparent: root\nhub_versions: ['5.4.6']\n",
+                "kid": "name: kid\ndescription: k\ntemplate: t\nparent: hub\nhub_versions: ['5.4.6', '6.1.1']\n",
+            },
+            r"hub_versions 6.1.1 are not built for parent 'hub'",
+            id="child-may-narrow-but-not-widen-hub-versions",
+        ),
+    ],
+)
+def test_hub_versions_are_checked(tmp_path: Path, entries: dict[str, str], error: str) -> None:
+    for name, text in entries.items():
+        write(tmp_path, name, text)
+    with pytest.raises(CatalogueError, match=error):
         load_catalogue(tmp_path)
 
 

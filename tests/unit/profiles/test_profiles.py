@@ -28,41 +28,64 @@ def test_builtin_names() -> None:
 
 
 def test_default_profile_is_jupyter4nfdi() -> None:
-    profile = load_profile()
     assert DEFAULT_PROFILE == "jupyter4nfdi"
-    assert profile.name == "jupyter4nfdi"
-    assert profile.hub_version == "5.4.6"
-    assert profile.hub_major == 5
-    assert profile.spawner == "kubespawner"
-    # Both ways the Outpost may start the server: the image CMD and jupyterhub-singleuser.
-    assert profile.command_modes == [CommandMode.IMAGE, CommandMode.SINGLEUSER]
-    assert profile.port == 48123
-    assert profile.server_name == "jsc-cloud"
-    assert profile.service_prefix == "/user/validator/jsc-cloud/"
-    assert profile.uid is None
-    assert profile.allow_privilege_escalation is False
-    assert profile.start_timeout == 300
+    assert load_profile() == load_profile("jupyter4nfdi")
 
 
-def test_dockerspawner_profile() -> None:
-    profile = load_profile("dockerspawner")
-    assert profile.spawner == "dockerspawner"
-    assert profile.command_modes == [CommandMode.IMAGE]
-    assert profile.port == 8888
-    assert profile.uid is None
-    assert profile.server_name == ""
-    assert profile.service_prefix == "/user/validator/"
-    assert profile.allow_privilege_escalation is True
-    assert profile.start_timeout == 60
-
-
-def test_z2jh_profile() -> None:
-    profile = load_profile("z2jh")
-    assert profile.spawner == "kubespawner"
-    assert profile.command_modes == [CommandMode.SINGLEUSER]
-    assert (profile.uid, profile.gid, profile.fs_gid) == (1000, 100, 100)
-    assert profile.home_volume == "/home/jovyan"
-    assert profile.allow_privilege_escalation is False
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param(
+            "jupyter4nfdi",
+            {
+                "hub_version": "5.4.6",
+                "hub_major": 5,
+                "spawner": "kubespawner",
+                # Both ways the Outpost may start the server: the image CMD and
+                # jupyterhub-singleuser.
+                "command_modes": [CommandMode.IMAGE, CommandMode.SINGLEUSER],
+                "port": 48123,
+                "server_name": "jsc-cloud",
+                "service_prefix": "/user/validator/jsc-cloud/",
+                "uid": None,
+                "allow_privilege_escalation": False,
+                "start_timeout": 300,
+            },
+            id="jupyter4nfdi",
+        ),
+        pytest.param(
+            "dockerspawner",
+            {
+                "spawner": "dockerspawner",
+                "command_modes": [CommandMode.IMAGE],
+                "port": 8888,
+                "uid": None,
+                "server_name": "",
+                "service_prefix": "/user/validator/",
+                "allow_privilege_escalation": True,
+                "start_timeout": 60,
+            },
+            id="dockerspawner",
+        ),
+        pytest.param(
+            "z2jh",
+            {
+                "spawner": "kubespawner",
+                "command_modes": [CommandMode.SINGLEUSER],
+                "uid": 1000,
+                "gid": 100,
+                "fs_gid": 100,
+                "home_volume": "/home/jovyan",
+                "allow_privilege_escalation": False,
+            },
+            id="z2jh",
+        ),
+    ],
+)
+def test_builtin_profile_fields(name: str, expected: dict[str, object]) -> None:
+    profile = load_profile(name)
+    assert profile.name == name
+    assert {field: getattr(profile, field) for field in expected} == expected
 
 
 def test_profiles_are_frozen() -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.action_runner import parse_commands
+from tests.support.reports import make_report
 from validator.findings import Finding, Report, Status
 from validator.report import FORMATS, RenderOptions, render
 from validator.report.github.annotations import (
@@ -53,19 +54,14 @@ HOSTILE_LOG = "\n".join(
 
 
 def _report(*findings: Finding, error: str | None = None, reference: str = REFERENCE) -> Report:
-    report = Report(
+    return make_report(
+        *findings,
         reference=reference,
-        profile="jupyter4nfdi",
-        hub_version="5.4.6",
-        validator_version="0.1.0",
         error=error,
         platform="linux/amd64",
         image_id="sha256:" + "cd" * 32,
         duration_s=2.5,
     )
-    for finding in findings:
-        report.add(finding)
-    return report
 
 
 def _finding(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml
 
+from tests.support.reports import make_report
 from validator.findings import Finding, Report, Status
 from validator.report import FORMATS, RenderOptions, render
 from validator.report.common import EVIDENCE_LINES, excerpt, strip_ansi
@@ -35,17 +36,7 @@ LONG_LOG = "\n".join(f"\x1b[31m[E 12:00:{i:02d}] line {i}\x1b[0m\r" for i in ran
 
 
 def _report(*findings: Finding, error: str | None = None, **fields: Any) -> Report:
-    report = Report(
-        reference=REFERENCE,
-        profile="jupyter4nfdi",
-        hub_version="5.4.6",
-        validator_version="0.1.0",
-        error=error,
-        **fields,
-    )
-    for finding in findings:
-        report.add(finding)
-    return report
+    return make_report(*findings, reference=REFERENCE, error=error, **fields)
 
 
 def incompatible() -> Report:

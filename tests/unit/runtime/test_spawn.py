@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 
 from validator.checks.diagnosis import diagnose
-from validator.profiles import CommandMode, load_profile
+from validator.profiles import CommandMode, Profile, load_profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import parse_proc_net_tcp
 from validator.runtime.spawn import hub_environment, oauth_client_id, spawn_command, volume_options
 
 
+def _stub(profile: Profile, host: str, port: int) -> StubHub:
+    """A stub hub that is never started: only its URLs are read."""
+    return StubHub("5.4.6", profile.user_name, profile.server_name, "t0k", host, port=port)
+
+
 def test_environment_for_a_named_server_on_a_non_default_port() -> None:
     profile = load_profile("jupyter4nfdi")
-    env = hub_environment(profile, api_url="http://172.18.0.1:4000/hub/api", token="t0k")
+    env = hub_environment(profile, _stub(profile, "172.18.0.1", 4000), token="t0k")
     assert env["JUPYTERHUB_SERVICE_URL"] == "http://0.0.0.0:48123/user/validator/jsc-cloud/"
     assert env["JUPYTERHUB_SERVICE_PREFIX"] == "/user/validator/jsc-cloud/"
     assert env["JUPYTERHUB_CLIENT_ID"] == "jupyterhub-user-validator-jsc-cloud"
@@ -29,7 +34,7 @@ def test_environment_for_a_named_server_on_a_non_default_port() -> None:
 def test_default_server_client_id_and_root_dir() -> None:
     profile = load_profile("z2jh")
     assert oauth_client_id(profile) == "jupyterhub-user-validator"
-    env = hub_environment(profile, api_url="http://h/hub/api", token="x")
+    env = hub_environment(profile, _stub(profile, "h", 80), token="x")
     assert env["JUPYTERHUB_ROOT_DIR"] == "/home/jovyan"
 
 
@@ -73,10 +78,9 @@ def test_diagnosis_names_the_cause() -> None:
 
 def test_environment_takes_the_hub_urls_from_the_stub() -> None:
     profile = load_profile("jupyter4nfdi").model_copy(update={"user_name": "a b@x"})
-    hub = StubHub("5.4.6", profile.user_name, profile.server_name, "t0k", "172.18.0.1", port=4000)
+    hub = _stub(profile, "172.18.0.1", 4000)
     env = hub_environment(profile, hub, token="t0k")
     assert env["JUPYTERHUB_API_URL"] == hub.api_url == "http://172.18.0.1:4000/hub/api"
     # Quoted as the hub quotes user names, so the stub accepts the server's activity posts.
     assert env["JUPYTERHUB_ACTIVITY_URL"] == hub.activity_url
     assert env["JUPYTERHUB_ACTIVITY_URL"].endswith("/users/a%20b@x/activity")
-    assert hub_environment(profile, api_url=hub.api_url, token="t0k") == env

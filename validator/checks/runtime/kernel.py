@@ -18,12 +18,13 @@ from validator.checks.runtime._http import Api
 from validator.findings import Finding
 
 
-def execute_request(code: str, session: str) -> tuple[str, str]:
+def execute_request(code: str, session: str, username: str = "validator") -> tuple[str, str]:
+    """A Jupyter ``execute_request`` for the shell channel: its msg_id and its JSON text."""
     msg_id = uuid.uuid4().hex
     message = {
         "header": {
             "msg_id": msg_id,
-            "username": "validator",
+            "username": username,
             "session": session,
             "msg_type": "execute_request",
             "version": "5.3",

@@ -7,9 +7,10 @@ command may only reword the help where the option means something narrower for i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -80,3 +81,34 @@ def output_file(flag: str, help: str, dest: str | None = None) -> Callable[[F], 
     """An optional file the command writes (its parent directories are created)."""
     names = [flag] if dest is None else [flag, dest]
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), help=help)
+
+
+if TYPE_CHECKING:  # click 8.5 made ParamType generic; 8.1 (the floor) cannot subscript it
+    _FloatParam = click.ParamType[float, Any]
+else:
+    _FloatParam = click.ParamType
+
+
+class Seconds(_FloatParam):
+    """A finite number of seconds within bounds.
+
+    ``click.FloatRange`` lets ``nan`` through (every comparison with it is false) and
+    takes ``inf``; either makes a wait that never ends, so both are refused here, before
+    any container starts.
+    """
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value!r} is not a number from {self.low:g} to {self.high:g}", param, ctx)
+        return number

@@ -72,9 +72,19 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option("--list-profiles", is_flag=True, help="List the built-in profiles and exit.")
 @click.option("--hub-version", help="Override the profile's JupyterHub version (X.Y.Z).")
 @click.option("--mount-path", help="Mount an empty user-data volume here, as the hub would.")
-@click.option("--uid", type=int, help="Run as this uid instead of the profile's.")
-@click.option("--port", type=int, help="Port the hub puts in JUPYTERHUB_SERVICE_URL.")
-@click.option("--timeout", type=int, help="Seconds the server may take to answer (http_timeout).")
+# Bounds the engine and the hub accept: a uid fits 32 bits less the kernel's "no uid",
+# a port is 1-65535, and a day is longer than any spawn a hub allows.
+@click.option(
+    "--uid", type=click.IntRange(0, 2**32 - 2), help="Run as this uid instead of the profile's."
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port the hub puts in JUPYTERHUB_SERVICE_URL."
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(1, 86400),
+    help="Seconds the server may take to answer (http_timeout).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -135,7 +145,7 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option("--static-only", is_flag=True, help="Skip the runtime probes (no server start).")
 @click.option(
     "--stable-window",
-    type=float,
+    type=shared.Seconds(0, 600),
     default=3.0,
     show_default=True,
     help="Seconds the server must stay up after the probes.",

@@ -159,3 +159,24 @@ def test_github_output_uses_a_heredoc_for_a_value_with_a_line_break(tmp_path: Pa
     name, delimiter = lines[1].split("<<")
     assert name == "note" and delimiter.startswith("ghadelimiter_")
     assert lines[2:] == ["two", "lines", delimiter]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "-1", "soon"])
+def test_a_stable_window_that_never_ends_is_refused(value: str) -> None:
+    # nan passes click's FloatRange (every comparison with it is false) and inf never
+    # ends a wait: both must be a usage error before any container starts.
+    _one_line_usage_error(_run("img", "--stable-window", value), contains="--stable-window")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--uid", str(2**32)),
+        ("--uid", "-1"),
+        ("--port", "0"),
+        ("--port", "65536"),
+        ("--timeout", "0"),
+    ],
+)
+def test_numbers_out_of_range_are_refused(flag: str, value: str) -> None:
+    _one_line_usage_error(_run("img", flag, value), contains=flag)

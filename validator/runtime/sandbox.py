@@ -51,6 +51,10 @@ class Limits:
     memory: str = "2g"
     cpus: float = 1.0
     pids: int = 1024
+    # An image may write to stdout as fast as it can; without a cap the engine keeps every
+    # byte on the host's disk. Two rotated files of this size bound it per container.
+    log_file_size: str = "10m"
+    log_files: int = 2
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,13 @@ class Sandbox:
             "mem_limit": self.limits.memory,
             "nano_cpus": int(self.limits.cpus * 1e9),
             "pids_limit": self.limits.pids,
+            "log_config": {
+                "type": "json-file",
+                "config": {
+                    "max-size": self.limits.log_file_size,
+                    "max-file": str(self.limits.log_files),
+                },
+            },
             "cap_drop": ["NET_RAW", "SYS_ADMIN", "SYS_PTRACE", "MKNOD", "AUDIT_WRITE"],
             "labels": self.labels,
         }

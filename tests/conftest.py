@@ -8,20 +8,16 @@ JHIV_REQUIRE_DOCKER=1 (scripts/test.sh and CI), where that is a failure.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import docker
 import docker.errors
 import pytest
 
 from tests.support import images as test_images
+from tests.support.images import ROOT_IMAGE
 from tests.support.skip import unavailable
 from validator.runtime.sandbox import LABEL, LABEL_PID, pid_alive
-
-ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", test_images.DEFAULT_ROOT_IMAGE)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -101,23 +97,3 @@ def nothing_left_behind() -> Iterator[None]:
     yield
     left = labelled_objects(client, orphans_only=True) - before
     assert not left, f"the validator left Docker objects behind: {sorted(left)}"
-
-
-@dataclass(frozen=True)
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(*args: str, timeout: float = 300, input_text: str | None = None) -> CliResult:
-    """Run the real ``validate-image`` command in a child process."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "validator", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input_text,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)

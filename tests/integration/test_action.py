@@ -31,8 +31,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import run_cli
 from tests.support.action_runner import ActionRun, run_action
+from tests.support.cli import run_cli
 from tests.support.registry import REGISTRY_BIN, TestRegistry
 from tests.support.skip import unavailable
 

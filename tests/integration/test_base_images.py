@@ -26,8 +26,7 @@ import docker.errors
 import pytest
 from docker.models.containers import Container
 
-from tests.conftest import ROOT_IMAGE
-from tests.support.images import default_ca_bundle
+from tests.support.images import ROOT_IMAGE, default_ca_bundle
 
 pytestmark = pytest.mark.docker
 

@@ -28,8 +28,8 @@ import docker.errors
 import pytest
 import requests
 
-from tests.conftest import ROOT_IMAGE
 from tests.integration.test_base_images import HUB, _ca_bundle
+from tests.support.images import ROOT_IMAGE
 from tests.support.registry import REGISTRY_BIN, TestRegistry
 from tests.support.skip import unavailable
 

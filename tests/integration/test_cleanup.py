@@ -17,7 +17,7 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from validator.runtime.sandbox import LABEL_PID
 
 pytestmark = pytest.mark.docker

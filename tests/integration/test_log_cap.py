@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.conftest import ROOT_IMAGE
+from tests.support.images import ROOT_IMAGE
 from validator.runtime.sandbox import Limits, Sandbox
 
 pytestmark = pytest.mark.docker

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 from .hub import RealHub
 

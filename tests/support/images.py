@@ -47,6 +47,7 @@ __all__ = [
     "IMAGES",
     "IMAGES_DIR",
     "JUPYTERHUB_VERSION",
+    "ROOT_IMAGE",
     "TEST_LABEL",
     "BuiltImage",
     "ImageBuildError",
@@ -68,6 +69,8 @@ IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 TAG_REPOSITORY_PREFIX = "jhiv-test/"
 TEST_LABEL = "org.jupyter.image-validator.test"
 DEFAULT_ROOT_IMAGE = "jhiv/debian-root:bookworm"
+# The root image this run builds on (scripts/test.sh sets it to a debootstrap import).
+ROOT_IMAGE = os.environ.get("JHIV_ROOT_IMAGE", DEFAULT_ROOT_IMAGE)
 CA_FILE_NAME = "build-ca.pem"
 
 JUPYTERHUB_VERSION = "5.4.6"

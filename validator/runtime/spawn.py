@@ -24,12 +24,10 @@ from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener, parse_proc_net_tcp
 from validator.runtime.sandbox import Sandbox
-from validator.runtime.waiting import HUB_UP_BELOW, HubReady, UpResult, wait_for
+from validator.runtime.waiting import HubReady, UpResult, wait_for
 
 __all__ = [
-    "HUB_UP_BELOW",
     "Candidate",
-    "UpResult",
     "access_scopes",
     "hub_environment",
     "mode_label",

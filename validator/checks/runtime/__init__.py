@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from validator.options import Options
 from validator.profiles import Profile
 from validator.runtime.hubstub import StubHub
-from validator.runtime.spawn import Candidate, UpResult
+from validator.runtime.spawn import Candidate
+from validator.runtime.waiting import UpResult
 
 
 @dataclass(frozen=True)

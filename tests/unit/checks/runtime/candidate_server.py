@@ -19,7 +19,8 @@ from validator.checks.runtime import RuntimeContext
 from validator.options import Options
 from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
-from validator.runtime.spawn import Candidate, UpResult
+from validator.runtime.spawn import Candidate
+from validator.runtime.waiting import UpResult
 
 TOKEN = "candidate-token"
 

@@ -71,6 +71,9 @@ class Report:
     # This report was not produced now: it is a stored result for the same digest, profile
     # and validator version (validator.cache); started_at/duration_s are of that run.
     cached: bool = False
+    # What the verdict was judged under (Profile.judged_under): policy, port, TLS, user,
+    # volume, prefix and timeouts, so a reader knows which platform said "compatible".
+    settings: dict[str, str] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> Finding:
         self.findings.append(finding)

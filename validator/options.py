@@ -41,6 +41,13 @@ class Options:
     stable_window: float = field(
         default=3.0, metadata=_about("Seconds the server must stay up after it first answered.")
     )
+    max_wait: float = field(
+        default=300.0,
+        metadata=_about(
+            "The longest the validator waits for one step (the version command, the first "
+            "answer, a kernel), whatever the profile's http_timeout allows."
+        ),
+    )
     registry: RegistryAccess = field(
         default_factory=RegistryAccess,
         metadata=_about("Registry login, CA certificate and plain-HTTP hosts."),

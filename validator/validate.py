@@ -109,6 +109,7 @@ def validate(
         hub_version=profile.hub_version,
         validator_version=__version__,
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings=profile.judged_under(),
     )
     source = locate(
         client, ref, pull_policy=options.pull, platform=profile.platform, access=options.registry

@@ -30,13 +30,25 @@ def render_doc() -> str:
         "|---|---|---|",
     ]
     for name, field in Profile.model_fields.items():
-        default = "required" if field.is_required() else f"`{field.default!r}`"
+        default = (
+            "required"
+            if field.is_required()
+            else f"`{field.get_default(call_default_factory=True)!r}`"
+        )
         lines.append(f"| `{name}` | {default} | {field.description or ''} |")
     lines += ["", "## Built-in profiles", ""]
     for profile in list_profiles():
-        lines += [f"### `{profile.name}`", "", profile.description, "", "```yaml"]
-        data = profile.model_dump(mode="json", exclude={"name", "description"})
-        lines += [yaml.safe_dump(data, sort_keys=False).rstrip(), "```", ""]
+        lines += [f"### `{profile.name}`", "", profile.description, ""]
+        lines += ["| Field | Value | Source |", "|---|---|---|"]
+        data = profile.model_dump(mode="json", exclude={"name", "description", "sources"})
+        for name, value in data.items():
+            if name not in profile.model_fields_set:
+                continue
+            shown = yaml.safe_dump(value, default_flow_style=True, width=1000).strip()
+            shown = shown.removesuffix("...").strip().replace("|", "\\|")
+            source = profile.sources.get(name, "").replace("|", "\\|")
+            lines.append(f"| `{name}` | `{shown}` | {source} |")
+        lines += ["", "Fields not listed keep their defaults.", ""]
     return "\n".join(lines)
 
 

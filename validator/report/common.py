@@ -97,3 +97,8 @@ def counts_line(report: Report) -> str:
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, ending in ``...`` when cut."""
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def settings_line(report: Report) -> str:
+    """One line naming what the verdict was judged under; '' for reports without it."""
+    return "; ".join(f"{key} {value}" for key, value in report.settings.items())

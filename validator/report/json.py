@@ -41,6 +41,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "platform": report.platform,
         "profile": report.profile,
         "hub_version": report.hub_version,
+        "settings": dict(report.settings),
         "verdict": report.verdict.value,
         "exit_code": report.exit_code,
         # The model uses "" for "not recorded"; JSON says that with null.
@@ -76,6 +77,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
             )
             for f in data.get("findings") or []
         ],
+        settings={str(k): str(v) for k, v in (data.get("settings") or {}).items()},
         image_id=data.get("image_id"),
         digest=data.get("digest"),
         platform=data.get("platform"),

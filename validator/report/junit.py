@@ -101,6 +101,7 @@ def _properties(report: Report) -> list[tuple[str, str]]:
         "platform": report.platform,
         "profile": report.profile,
         "hub_version": report.hub_version,
+        **{f"settings.{key}": value for key, value in report.settings.items()},
         "validator_version": report.validator_version,
         "verdict": report.verdict.value,
         "exit_code": str(report.exit_code),

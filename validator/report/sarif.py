@@ -87,7 +87,11 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]
         "level": _LEVEL[finding.status],
         "message": {"text": _message(finding)},
         "locations": [_location(report)],
-        "properties": {"profile": report.profile, "hubVersion": report.hub_version},
+        "properties": {
+            "profile": report.profile,
+            "hubVersion": report.hub_version,
+            "settings": dict(report.settings),
+        },
     }
     if finding.variant:
         result["properties"]["variant"] = finding.variant

@@ -17,6 +17,7 @@ from validator.report.common import (
     counts_line,
     excerpt,
     finding_label,
+    settings_line,
     strip_ansi,
     verdict_line,
 )
@@ -65,6 +66,9 @@ def _header(report: Report, color: bool, width: int) -> list[str]:
     if report.platform:
         target += f", {report.platform}"
     lines = [_paint(report.reference, color, _BOLD) + f"  {target}"]
+    judged = settings_line(report)
+    if judged:
+        lines.append(f"{_INDENT}judged under: {judged}")
     if report.digest and report.digest not in report.reference:
         lines.append(f"{_INDENT}digest {report.digest}")
     if report.image_id and report.image_id != report.digest:

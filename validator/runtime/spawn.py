@@ -85,13 +85,29 @@ def hub_environment(profile: Profile, hub: StubHub, *, token: str) -> dict[str, 
     return env
 
 
+# What replaces the image's CMD, per mode; the ENTRYPOINT always stays (a spawner's cmd
+# becomes the container's arguments). None keeps the image CMD.
+_COMMANDS: dict[CommandMode, list[str] | None] = {
+    CommandMode.IMAGE: None,
+    CommandMode.SINGLEUSER: ["jupyterhub-singleuser"],
+    # A job API's login shell: PATH comes from the shell's profile files, as for a job.
+    CommandMode.JOB: ["/bin/bash", "-lc", "jupyterhub-singleuser"],
+}
+_LABELS = {
+    CommandMode.IMAGE: "image CMD",
+    CommandMode.SINGLEUSER: "cmd jupyterhub-singleuser",
+    CommandMode.JOB: "job: bash -lc jupyterhub-singleuser",
+}
+
+
 def spawn_command(mode: CommandMode) -> list[str] | None:
-    """None keeps the image CMD; z2jh's cmd replaces CMD and keeps the ENTRYPOINT."""
-    return ["jupyterhub-singleuser"] if mode is CommandMode.SINGLEUSER else None
+    """What replaces the image CMD under ``mode`` (None: the image CMD stays)."""
+    command = _COMMANDS[mode]
+    return list(command) if command is not None else None
 
 
 def mode_label(mode: CommandMode) -> str:
-    return "image CMD" if mode is CommandMode.IMAGE else "cmd jupyterhub-singleuser"
+    return _LABELS[mode]
 
 
 def volume_options(profile: Profile) -> dict[str, str]:

@@ -41,15 +41,22 @@ def test_default_profile_is_jupyter4nfdi() -> None:
                 "hub_version": "5.4.6",
                 "hub_major": 5,
                 "spawner": "kubespawner",
-                # Both ways the Outpost may start the server: the image CMD and
-                # jupyterhub-singleuser.
-                "command_modes": [CommandMode.IMAGE, CommandMode.SINGLEUSER],
-                "port": 48123,
-                "server_name": "jsc-cloud",
-                "service_prefix": "/user/validator/jsc-cloud/",
+                # Interactive servers run the image's ENTRYPOINT + CMD (KubeSpawner
+                # cmd unset); the job API's bash -lc start is judged beside it.
+                "command_modes": [CommandMode.IMAGE],
+                "advisory_command_modes": [CommandMode.JOB],
+                "port": 8443,
+                "internal_ssl": True,
+                "random_server_name": True,
                 "uid": None,
-                "allow_privilege_escalation": False,
-                "start_timeout": 300,
+                "fs_gid": 100,
+                "mount_path": "/home/jovyan/work",
+                "volume_kind": "bind",
+                "volume_owner_ids": (1000, 100),
+                "allow_privilege_escalation": True,
+                "pull_policy": "always",
+                "start_timeout": 600,
+                "http_timeout": 7200,
             },
             id="jupyter4nfdi",
         ),
@@ -245,3 +252,55 @@ def test_extends_itself_is_a_loop(tmp_path: Path) -> None:
     _write(tmp_path / "self.yaml", f"extends: {path}\n")
     with pytest.raises(ProfileError, match="loops"):
         load_profile(path)
+
+
+@pytest.mark.parametrize("name", ["jupyter4nfdi", "dockerspawner", "z2jh"])
+def test_builtin_profiles_name_a_source_for_their_platform_facts(name: str) -> None:
+    profile = load_profile(name)
+    # Everything but bookkeeping that a profile sets is a claim about the platform.
+    claims = profile.model_fields_set - {
+        "name",
+        "description",
+        "sources",
+        "platform",
+        "size_budget_mb",
+        "hub_version",
+        "spawner",
+        "server_name",
+    }
+    assert claims - set(profile.sources) == set()
+
+
+def test_a_random_server_name_is_drawn_per_spawn() -> None:
+    profile = load_profile("jupyter4nfdi")
+    first, second = profile.for_spawn(), profile.for_spawn()
+    assert first.server_name != second.server_name
+    for spawn in (first, second):
+        assert len(spawn.server_name) == 32 and spawn.server_name[0].isalpha()
+        assert spawn.service_prefix.endswith(f"@login.helmholtz.de/{spawn.server_name}/")
+    fixed = load_profile("dockerspawner")
+    assert fixed.for_spawn() is fixed
+
+
+def test_reports_say_what_they_judged_under() -> None:
+    settings = load_profile("jupyter4nfdi").judged_under()
+    assert settings["policy"] == "image (advisory: job)"
+    assert (settings["port"], settings["tls"]) == ("8443", "internal SSL")
+    assert settings["user"] == "the image USER, fsGroup 100"
+    assert settings["volume"] == "bind at /home/jovyan/work (owner 1000:100)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"volume_kind": "bind"}, "volume_owner: required"),
+        ({"volume_owner": "jovyan"}, "expected uid:gid"),
+        ({"advisory_command_modes": ["image"]}, "already decide the verdict"),
+        ({"sources": {"colour": "x"}}, "no such fields"),
+        ({"pull_bandwidth_mbps": float("nan")}, "pull_bandwidth_mbps"),
+        ({"platform_tools": ["sh; rm -rf /"]}, "command names"),
+    ],
+)
+def test_inconsistent_profile_fields_are_refused(changes: dict[str, object], words: str) -> None:
+    with pytest.raises(ProfileError, match=words):
+        load_profile("dockerspawner").with_overrides(**changes)

@@ -234,6 +234,7 @@ TOP_LEVEL: dict[str, tuple[type, ...]] = {
     "platform": (str, type(None)),
     "profile": (str,),
     "hub_version": (str,),
+    "settings": (dict,),
     "verdict": (str,),
     "exit_code": (int,),
     "started_at": (str, type(None)),

@@ -17,7 +17,7 @@ def _stub(profile: Profile, host: str, port: int) -> StubHub:
 
 
 def test_environment_for_a_named_server_on_a_non_default_port() -> None:
-    profile = load_profile("jupyter4nfdi")
+    profile = load_profile("dockerspawner").with_overrides(port=48123, server_name="jsc-cloud")
     env = hub_environment(profile, _stub(profile, "172.18.0.1", 4000), token="t0k")
     assert env["JUPYTERHUB_SERVICE_URL"] == "http://0.0.0.0:48123/user/validator/jsc-cloud/"
     assert env["JUPYTERHUB_SERVICE_PREFIX"] == "/user/validator/jsc-cloud/"
@@ -45,7 +45,7 @@ def test_command_modes() -> None:
 
 def test_volume_ownership_follows_fs_group() -> None:
     assert "gid=100,mode=2775" in volume_options(load_profile("z2jh"))["o"]
-    assert "mode=1777" in volume_options(load_profile("jupyter4nfdi"))["o"]
+    assert "mode=1777" in volume_options(load_profile("dockerspawner"))["o"]
 
 
 def test_listeners_from_proc_net_tcp() -> None:
@@ -84,3 +84,7 @@ def test_environment_takes_the_hub_urls_from_the_stub() -> None:
     # Quoted as the hub quotes user names, so the stub accepts the server's activity posts.
     assert env["JUPYTERHUB_ACTIVITY_URL"] == hub.activity_url
     assert env["JUPYTERHUB_ACTIVITY_URL"].endswith("/users/a%20b@x/activity")
+
+
+def test_the_job_mode_runs_a_login_shell_after_the_entrypoint() -> None:
+    assert spawn_command(CommandMode.JOB) == ["/bin/bash", "-lc", "jupyterhub-singleuser"]

@@ -17,6 +17,7 @@ from validator.report.common import (
     counts_line,
     excerpt,
     finding_label,
+    settings_line,
     shorten,
     strip_ansi,
     verdict_line,
@@ -70,7 +71,11 @@ def _heading(report: Report) -> list[str]:
     elif report.image_id:
         facts.append(f"image id {code(report.image_id)}")
     facts.append(f"validate-image {markdown_text(report.validator_version)}")
-    return [*lines, " · ".join(facts)]
+    lines.append(" · ".join(facts))
+    judged = settings_line(report)
+    if judged:
+        lines += ["", f"Judged under: {markdown_text(judged)}"]
+    return lines
 
 
 def _table(report: Report) -> list[str]:

@@ -163,6 +163,46 @@ IMAGES: dict[str, ImageSpec] = dict(
             "answers, then dies $CRASH_AFTER_SECONDS (3) s later",
         ),
         _spec("no-cmd", "jupyter-env", "no CMD and no ENTRYPOINT"),
+        # Classes the fidelity work (#11) judged wrong or could not see.
+        _pip_env(
+            "server-no-ui",
+            "works: jupyterhub + jupyter_server + ipykernel, no JupyterLab or Notebook",
+            f"jupyterhub=={JUPYTERHUB_VERSION} jupyter_server ipykernel",
+        ),
+        _spec(
+            "abs-path-cmd", "jupyter-env", "CMD is /opt/venv/bin/jupyterhub-singleuser; not on PATH"
+        ),
+        _spec(
+            "entrypoint-background",
+            "jupyter-env",
+            "entrypoint runs its args in the background, exits 1 six seconds later",
+        ),
+        _spec(
+            "entrypoint-needs-var",
+            "jupyter-env",
+            "entrypoint exits 3 with its own message: LAB_LICENSE_KEY is not set",
+        ),
+        _spec("entrypoint-singleuser", "jupyter-env", "ENTRYPOINT jupyterhub-singleuser, no CMD"),
+        _spec("ignores-ssl", "jupyter-env", "wrapper drops JUPYTERHUB_SSL_*: serves plain HTTP"),
+        _spec("sigterm-ignored", "jupyter-env", "PID 1 is a shell without exec: ignores SIGTERM"),
+        _spec(
+            "mount-hides-content",
+            "jupyter-env",
+            "works, but ships files in /home/jovyan/work, where user data is mounted",
+        ),
+        _spec(
+            "other-uid", "jupyter-env", "USER 1001:100: a 1000:100 0755 data directory is read-only"
+        ),
+        (
+            "dies-within-10s",
+            ImageSpec(
+                "dies-within-10s",
+                "jupyter-env",
+                "answers, then dies 7 s later: inside a user's first steps",
+                {"CRASH_AFTER_SECONDS": "7"},
+                context="crash-after-start",
+            ),
+        ),
         _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),
     ]
 )

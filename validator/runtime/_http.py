@@ -1,5 +1,7 @@
 """The HTTP plumbing under the stub hub: a threaded HTTP/1.1 server, standard library only.
 
+With an ``ssl_context`` it serves HTTPS, as the hub's API does with internal SSL.
+
 It reads bodies (chunked ones too, with a size cap), keeps connections alive, drops
 them on stop, and hands each request to an ``App`` that decides the answer. It logs
 no request line, since a request line may hold a token; the app logs what it may.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Mapping
 from email.message import Message
@@ -66,8 +69,10 @@ class Server(ThreadingHTTPServer):
         name: str,
         version: str,
         logger: logging.Logger,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
+        self.ssl_context = ssl_context
         self.name = name  # in log lines
         self.version = version  # the Server header
         self.log = logger
@@ -90,6 +95,28 @@ class Server(ThreadingHTTPServer):
         for conn in conns:
             with contextlib.suppress(OSError):  # the peer may have closed it already
                 conn.shutdown(socket.SHUT_RDWR)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        if self.ssl_context is None:
+            return conn, address
+        # The handshake waits for the client; it runs in the connection's own thread
+        # (finish_request), never in the accept loop.
+        wrapped = self.ssl_context.wrap_socket(
+            conn, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(IDLE_TIMEOUT_S)
+            try:
+                request.do_handshake()
+            except (OSError, ValueError):
+                # A client without our CA's certificate, or one speaking plain HTTP.
+                self.log.debug("%s refused a TLS handshake from %s", self.name, client_address)
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Resets from a dying container are routine; keep them out of the user's stderr.

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from validator.runtime._http import Reply, Request, Server
+from validator.runtime.tls import InternalSSL
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,10 @@ def activity_url(api_url: str, user_name: str) -> str:
 class StubHub:
     """A fake hub API on ``http://bind_host:port{base_url}hub/api``, as a context manager.
 
+    With ``internal_ssl`` it makes the spawn's certificates (``tls``, once started) and
+    serves ``https://``, demanding a client certificate from that CA, as the hub's API
+    does with ``internal_ssl = True``.
+
     ``bind_host`` must be reachable from the candidate server: the Docker network's
     gateway IP for a container, 127.0.0.1 in tests. ``port=0`` picks a free port,
     known once the stub has started. ``api_token`` is the server's
@@ -99,6 +104,8 @@ class StubHub:
         bind_host: str,
         port: int = 0,
         base_url: str = "/",
+        *,
+        internal_ssl: bool = False,
     ) -> None:
         if not api_token:
             raise ValueError("StubHub needs a non-empty api_token")
@@ -110,6 +117,8 @@ class StubHub:
         self.bind_host = bind_host
         self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self._api_token = api_token
+        self.internal_ssl = internal_ssl
+        self._tls: InternalSSL | None = None
         self._requested_port = port
         self._bound_port: int | None = None
         self._server: Server | None = None
@@ -129,13 +138,21 @@ class StubHub:
         """Bind and serve in a daemon thread; raises OSError if the address is taken."""
         if self._server is not None:
             raise RuntimeError("StubHub is already started")
-        server = Server(
-            (self.bind_host, self._requested_port),
-            _Answers(self),
-            name="Stub hub",
-            version="validator-stubhub",
-            logger=log,
-        )
+        tls = InternalSSL() if self.internal_ssl else None
+        try:
+            server = Server(
+                (self.bind_host, self._requested_port),
+                _Answers(self),
+                name="Stub hub",
+                version="validator-stubhub",
+                logger=log,
+                ssl_context=tls.hub_context(self.bind_host) if tls is not None else None,
+            )
+        except BaseException:
+            if tls is not None:
+                tls.close()
+            raise
+        self._tls = tls
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -161,6 +178,9 @@ class StubHub:
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
+        if self._tls is not None:
+            self._tls.close()
+            self._tls = None
         log.debug("Stopped stub hub on port %d", server.server_address[1])
 
     def __enter__(self) -> StubHub:
@@ -187,9 +207,15 @@ class StubHub:
         raise RuntimeError("StubHub picks its port when started; start it first")
 
     @property
+    def tls(self) -> InternalSSL | None:
+        """The spawn's internal-SSL certificates while started with ``internal_ssl``."""
+        return self._tls
+
+    @property
     def host_url(self) -> str:
         host = f"[{self.bind_host}]" if ":" in self.bind_host else self.bind_host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.internal_ssl else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def hub_prefix(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,13 +18,16 @@ from urllib.parse import quote
 
 import docker.errors
 import docker.types
+import requests
 from docker.models.containers import Container
+from docker.models.volumes import Volume
 
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener, parse_proc_net_tcp
 from validator.runtime.sandbox import Sandbox
+from validator.runtime.tls import TlsClient, cert_archive, ssl_environment
 from validator.runtime.waiting import HubReady, UpResult, wait_for
 
 __all__ = [
@@ -58,9 +62,11 @@ def access_scopes(profile: Profile) -> list[str]:
 def hub_environment(profile: Profile, hub: StubHub, *, token: str) -> dict[str, str]:
     """The variables JupyterHub 5's Spawner.get_env() gives a server (contract §1).
 
-    The hub's URLs come from ``hub``, the stub the server will talk to.
+    The hub's URLs come from ``hub``, the stub the server will talk to. With internal
+    SSL the service URL is https and JUPYTERHUB_SSL_* name the mounted certificates.
     """
     prefix = profile.service_prefix
+    scheme = "https" if profile.internal_ssl else "http"
     scopes = json.dumps(access_scopes(profile))
     env = {
         "JUPYTERHUB_API_TOKEN": token,
@@ -70,7 +76,7 @@ def hub_environment(profile: Profile, hub: StubHub, *, token: str) -> dict[str, 
         "JUPYTERHUB_ACTIVITY_URL": hub.activity_url,
         "JUPYTERHUB_BASE_URL": "/",
         "JUPYTERHUB_SERVICE_PREFIX": prefix,
-        "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{profile.port}{prefix}",
+        "JUPYTERHUB_SERVICE_URL": f"{scheme}://0.0.0.0:{profile.port}{prefix}",
         "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
         "JUPYTERHUB_OAUTH_SCOPES": scopes,
         "JUPYTERHUB_OAUTH_ACCESS_SCOPES": scopes,
@@ -82,6 +88,8 @@ def hub_environment(profile: Profile, hub: StubHub, *, token: str) -> dict[str, 
     }
     if profile.home_volume:
         env["JUPYTERHUB_ROOT_DIR"] = profile.home_volume
+    if profile.internal_ssl:
+        env.update(ssl_environment(profile.ssl_mount_path))
     return env
 
 
@@ -132,10 +140,16 @@ class Candidate:
     token: str
     mode: CommandMode
     started_at: float = field(default_factory=time.monotonic)
+    tls: TlsClient | None = None  # set with internal SSL: the probes' CA and client cert
 
     @property
     def url(self) -> str:
-        return f"http://{self.ip}:{self.port}{self.prefix}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.ip}:{self.port}{self.prefix}"
+
+    def session(self) -> requests.Session:
+        """A requests session that reaches the server as the hub's proxy does."""
+        return self.tls.session() if self.tls is not None else requests.Session()
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"}
@@ -181,7 +195,9 @@ def start_candidate(
     env: dict[str, str],
     token: str,
     user: str | None,
+    hub: StubHub | None = None,
 ) -> Candidate:
+    """Create and start the server container; with ``hub.tls``, certificates mounted."""
     mounts = []
     for target in dict.fromkeys(p for p in (profile.home_volume, profile.mount_path) if p):
         volume = sandbox.volume(driver_opts=volume_options(profile))
@@ -189,6 +205,14 @@ def start_candidate(
     extra: dict[str, Any] = {"mounts": mounts} if mounts else {}
     if profile.fs_gid is not None:
         extra["group_add"] = [str(profile.fs_gid)]
+    tls_hostname = None
+    if hub is not None and hub.tls is not None:
+        tls_hostname = f"jupyter-{secrets.token_hex(6)}"
+        certs = _cert_volume(sandbox, image, hub.tls.server_files(tls_hostname), profile)
+        mounts.append(
+            docker.types.Mount(profile.ssl_mount_path, certs.name, type="volume", read_only=True)
+        )
+        extra.update(mounts=mounts, hostname=tls_hostname)
     tc = sandbox.container(
         image.id,
         command=spawn_command(mode),
@@ -203,7 +227,38 @@ def start_candidate(
     container.reload()
     ip = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
     log.info("Started candidate %s (%s) at %s", container.short_id, mode_label(mode), ip)
-    return Candidate(container, ip, profile.port, profile.service_prefix, token, mode)
+    candidate = Candidate(container, ip, profile.port, profile.service_prefix, token, mode)
+    if hub is not None and hub.tls is not None and tls_hostname is not None:
+        candidate.tls = hub.tls.client(tls_hostname)
+        hub.tls.register(candidate.url, candidate.tls)
+    return candidate
+
+
+def _cert_volume(
+    sandbox: Sandbox, image: ImageInfo, files: dict[str, bytes], profile: Profile
+) -> Volume:
+    """A volume holding ``files``, filled without running anything.
+
+    ``put_archive`` cannot write through a read-only mount, so a helper container
+    (created from the candidate's own image, never started: no shell or tar needed in
+    it) mounts the volume writable, receives the files and is removed; the engine does
+    the writing, so this works with a remote DOCKER_HOST too.
+    """
+    volume = sandbox.volume()
+    target = profile.ssl_mount_path
+    helper = sandbox.client.containers.create(
+        image.id,
+        name=sandbox.name("certs"),
+        labels=sandbox.labels,
+        network_mode="none",
+        # no_copy: the image's own files at the path must not end up in the volume.
+        mounts=[docker.types.Mount(target, volume.name, type="volume", no_copy=True)],
+    )
+    try:
+        helper.put_archive(target, cert_archive(files))
+    finally:
+        sandbox.remove_container(helper)
+    return volume
 
 
 def wait_until_up(
@@ -214,7 +269,7 @@ def wait_until_up(
     The hub's http_timeout counts from the container's start, not from this call.
     """
     up = wait_for(
-        HubReady(candidate, ready_banner),
+        HubReady(candidate, ready_banner, candidate.session()),
         deadline=candidate.started_at + timeout,
         cancel=cancel,
     )

@@ -52,7 +52,7 @@ def probe_mode(
     started = time.monotonic()
     try:
         candidate = start_candidate(
-            sandbox, image, profile, mode, network=network, env=env, token=token, user=user
+            sandbox, image, profile, mode, network=network, env=env, token=token, user=user, hub=hub
         )
     except docker.errors.APIError as exc:
         refused = engine_refused(exc).with_duration(time.monotonic() - started)
@@ -105,7 +105,12 @@ def runtime_findings(
         # A stub hub per spawn, so "the server contacted the hub" is this server's record.
         token = secrets.token_hex(32)
         with StubHub(
-            profile.hub_version, profile.user_name, profile.server_name, token, bind_host=gateway
+            profile.hub_version,
+            profile.user_name,
+            profile.server_name,
+            token,
+            bind_host=gateway,
+            internal_ssl=profile.internal_ssl,
         ) as hub:
             return probe_mode(
                 sandbox,

@@ -13,6 +13,7 @@ run, so they follow the same shape as a protocol of our own rather than a subcla
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ import requests
 from docker.models.containers import Container
 
 from validator.runtime.listening import Listener
+from validator.runtime.tls import plain_http_status
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -117,6 +119,10 @@ class UpResult:
     exit_code: int | None = None  # the container exited
     listeners: list[Listener] | None = None  # set when it listens, but not where expected
     timed_out: bool = False
+    # Internal SSL: the status a plain-HTTP request got where TLS was refused, and the
+    # last TLS error seen (a handshake the hub's client would fail too).
+    plain_http: int | None = None
+    tls_error: str | None = None
 
 
 def _misplaced(listeners: list[Listener], port: int) -> bool:
@@ -130,32 +136,44 @@ class HubReady:
 
     The wait also ends when the container exits, or when the server printed
     ``ready_banner`` but listens where the hub cannot reach it: it will never answer.
+    With internal SSL it ends too when the server answers plain HTTP where the hub
+    speaks TLS; other TLS errors are kept for the report in case the wait times out.
     """
 
     interval = 0.1
 
-    def __init__(self, server: Server, ready_banner: str) -> None:
+    def __init__(
+        self, server: Server, ready_banner: str, session: requests.Session | None = None
+    ) -> None:
+        """``session`` reaches the server as the hub does (``Candidate.session()``)."""
         self.server = server
         self.ready_banner = ready_banner
-        self._session = requests.Session()
+        self._session = session or requests.Session()
         self._next_listen_check = 0.0
+        self._tls_error: str | None = None
 
     def check(self) -> UpResult | None:
         server = self.server
         now = time.monotonic()
+        url = server.url + "api"
         try:
             # A short connect timeout: once a container dies its address stops answering
             # at all, and the exit check below must not wait behind it.
-            response = self._session.get(
-                server.url + "api", timeout=(0.5, 5), allow_redirects=False
-            )
+            response = self._session.get(url, timeout=(0.5, 5), allow_redirects=False)
             if response.status_code < HUB_UP_BELOW:
                 return UpResult(seconds=now - server.started_at, status=response.status_code)
+        except requests.exceptions.SSLError as exc:
+            # Something listens and the handshake failed: ask in plain HTTP whether
+            # the server simply does not speak TLS, which no retry will change.
+            plain = plain_http_status(url)
+            if plain is not None:
+                return UpResult(seconds=None, plain_http=plain, tls_error=_reason(exc))
+            self._tls_error = _reason(exc)
         except requests.RequestException:
             pass
         exit_code = server.exit_code()
         if exit_code is not None:
-            return UpResult(seconds=None, exit_code=exit_code)
+            return UpResult(seconds=None, exit_code=exit_code, tls_error=self._tls_error)
         # Reading logs and sockets costs two engine calls: once a second is enough.
         if now >= self._next_listen_check:
             self._next_listen_check = now + 1.0
@@ -166,7 +184,35 @@ class HubReady:
         return None
 
     def timed_out(self) -> UpResult:
-        return UpResult(seconds=None, timed_out=True, listeners=self.server.listeners())
+        return UpResult(
+            seconds=None,
+            timed_out=True,
+            listeners=self.server.listeners(),
+            tls_error=self._tls_error,
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost ``ssl.SSLError``'s reason (e.g. "WRONG_VERSION_NUMBER") under ``exc``.
+
+    requests wraps urllib3's error, which wraps the ssl module's, in arguments or as
+    the cause; the first one with a reason names the failure best.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError) and current.verify_message:
+            return f"{current.reason}: {current.verify_message}"
+        if isinstance(current, ssl.SSLError) and current.reason:
+            return str(current.reason)
+        nested: list[object] = [*current.args, current.__cause__, current.__context__]
+        nested.append(getattr(current, "reason", None))  # urllib3's MaxRetryError
+        todo += [n for n in nested if isinstance(n, BaseException)]
+    return exc.__class__.__name__
 
 
 @dataclass(frozen=True)

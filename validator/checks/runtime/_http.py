@@ -1,5 +1,6 @@
 """The HTTP calls the runtime probes share, made from outside the container as the
-hub's proxy makes them."""
+hub's proxy makes them: with internal SSL over mutual TLS, checking the server's
+certificate against the spawn's CA and presenting the proxy's client certificate."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 import requests
 
 from validator.runtime.spawn import Candidate
+from validator.runtime.tls import session_for
 
 HTTP_TIMEOUT = 10.0
 
 
 def get(url: str, **kwargs: object) -> requests.Response:
-    return requests.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)  # type: ignore[arg-type]
+    with session_for(url) as session:
+        return session.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)  # type: ignore[arg-type]
 
 
 class Api:
@@ -26,7 +29,7 @@ class Api:
 
     def __init__(self, candidate: Candidate) -> None:
         self.candidate = candidate
-        self.session = requests.Session()
+        self.session = candidate.session()
         self.session.headers.update(candidate.auth_headers())
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:

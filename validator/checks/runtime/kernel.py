@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 import requests
 import websocket
@@ -46,11 +47,13 @@ def execute_request(code: str, session: str, username: str = "validator") -> tup
     return msg_id, json.dumps(message)
 
 
-def _run_code(ws_url: str, headers: list[str], deadline: float) -> tuple[str | None, str]:
+def _run_code(
+    ws_url: str, headers: list[str], deadline: float, sslopt: dict[str, Any] | None = None
+) -> tuple[str | None, str]:
     """Run print(6*7) on the kernel; the printed text (or None) and a transcript."""
     seen: list[str] = []
     conn = websocket.create_connection(
-        ws_url, header=headers, timeout=max(1.0, deadline - time.monotonic())
+        ws_url, header=headers, timeout=max(1.0, deadline - time.monotonic()), sslopt=sslopt
     )
     try:
         msg_id, payload = execute_request("print(6*7)", uuid.uuid4().hex)
@@ -92,11 +95,13 @@ def probe_kernel(ctx: RuntimeContext) -> Finding:
             evidence=response.text[:400],
         )
     kernel = response.json()
-    ws_url = (
-        f"ws://{candidate.ip}:{candidate.port}{candidate.prefix}api/kernels/{kernel['id']}/channels"
-    )
+    # wss with internal SSL: the same CA check and client certificate as the HTTP probes.
+    scheme, sslopt = ("wss", candidate.tls.sslopt()) if candidate.tls else ("ws", None)
+    ws_url = f"{scheme}://{candidate.ip}:{candidate.port}{candidate.prefix}api/kernels/{kernel['id']}/channels"
     try:
-        text, transcript = _run_code(ws_url, [f"{k}: {v}" for k, v in headers.items()], deadline)
+        text, transcript = _run_code(
+            ws_url, [f"{k}: {v}" for k, v in headers.items()], deadline, sslopt
+        )
     except (OSError, websocket.WebSocketException, ValueError) as exc:
         text, transcript = None, f"websocket: {exc.__class__.__name__}: {exc}"
     finally:

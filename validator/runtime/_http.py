@@ -79,6 +79,7 @@ class Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._tls_refusals: list[str] = []
         super().__init__(address, _Handler)
 
     def track(self, conn: socket.socket, *, open_: bool) -> None:
@@ -87,6 +88,11 @@ class Server(ThreadingHTTPServer):
                 self._open.add(conn)
             else:
                 self._open.discard(conn)
+
+    def tls_refusals(self) -> tuple[str, ...]:
+        """The reasons of the TLS handshakes that failed so far (e.g. TLSV1_ALERT_UNKNOWN_CA)."""
+        with self._open_lock:
+            return tuple(self._tls_refusals)
 
     def close_connections(self) -> None:
         # Clients keep connections alive; unblock their handler threads on stop.
@@ -112,8 +118,12 @@ class Server(ThreadingHTTPServer):
             request.settimeout(IDLE_TIMEOUT_S)
             try:
                 request.do_handshake()
-            except (OSError, ValueError):
-                # A client without our CA's certificate, or one speaking plain HTTP.
+            except (OSError, ValueError) as exc:
+                # A client that rejects our certificate, has none from our CA, or
+                # speaks plain HTTP: kept, since it is the cause the report must name.
+                reason = getattr(exc, "reason", None) or exc.__class__.__name__
+                with self._open_lock:
+                    self._tls_refusals.append(str(reason))
                 self.log.debug("%s refused a TLS handshake from %s", self.name, client_address)
                 return
         super().finish_request(request, client_address)

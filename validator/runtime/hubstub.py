@@ -60,6 +60,8 @@ class HubRecord:
     user_lookups: int
     activity_posts: tuple[dict[str, Any], ...]  # accepted JSON bodies, oldest first
     authorize_requests: int
+    # With internal SSL: why each failed TLS handshake failed, as the stub's side saw it.
+    tls_refusals: tuple[str, ...] = ()
 
     @property
     def contacted(self) -> bool:
@@ -130,6 +132,7 @@ class StubHub:
         self._user_lookups = 0
         self._activity_posts: list[dict[str, Any]] = []
         self._authorize_requests = 0
+        self._refusals: tuple[str, ...] = ()  # kept past stop(), like the other records
         self._last_activity = _isoformat(datetime.now(timezone.utc))
 
     # -- lifetime ---------------------------------------------------------------
@@ -175,6 +178,7 @@ class StubHub:
         server.shutdown()
         server.close_connections()
         server.server_close()
+        self._refusals = server.tls_refusals()
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
@@ -265,7 +269,14 @@ class StubHub:
                 user_lookups=self._user_lookups,
                 activity_posts=tuple(copy.deepcopy(self._activity_posts)),
                 authorize_requests=self._authorize_requests,
+                tls_refusals=self._last_refusals(),
             )
+
+    def _last_refusals(self) -> tuple[str, ...]:
+        server = self._server
+        if server is not None:
+            self._refusals = server.tls_refusals()
+        return self._refusals
 
     @property
     def contacted(self) -> bool:

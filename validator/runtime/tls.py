@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -41,6 +41,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:
+    from validator.runtime.waiting import UpResult
 
 __all__ = [
     "CA_FILE",
@@ -381,31 +384,54 @@ class TlsCause(NamedTuple):
     fix: str
 
 
-_PLAIN_FIX = (
-    "Let jupyterhub-singleuser serve with the hub's certificates: keep JUPYTERHUB_SSL_KEYFILE, "
+_FIX = (
+    "Let jupyterhub-singleuser run with the hub's settings: keep JUPYTERHUB_SSL_KEYFILE, "
     "JUPYTERHUB_SSL_CERTFILE and JUPYTERHUB_SSL_CLIENT_CA in the server's environment and "
     "JUPYTERHUB_SERVICE_URL as given (https); a wrapper script must not unset or rewrite "
     'them, and must end with exec "$@".'
 )
 _HANDSHAKE_FIX = (
-    "Use the certificates the hub mounts: do not configure the server's own "
-    "certfile/keyfile/client_ca (ServerApp.certfile and friends) in the image; the hub "
-    "sets them through JUPYTERHUB_SSL_*."
+    "Use the certificates the hub mounts: do not set the server's own certfile, keyfile "
+    "or client_ca (ServerApp.certfile and friends) in the image; the hub sets them "
+    "through JUPYTERHUB_SSL_*."
 )
+# What the stub hub's side of a failed handshake says about the server's client.
+_REFUSALS = {
+    "TLSV1_ALERT_UNKNOWN_CA": "it does not trust the hub's certificate",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "it does not trust the hub's certificate",
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "it presents no client certificate",
+}
 
 
-def tls_cause(plain_http: int | None, tls_error: str | None, port: int) -> TlsCause | None:
-    """Why a server with internal SSL cannot be reached by the hub, when TLS is the cause."""
-    if plain_http is not None:
+def tls_cause(up: UpResult, hub_refusals: tuple[str, ...], port: int) -> TlsCause | None:
+    """Why a server under internal SSL fails the spawn, when TLS is the cause.
+
+    Named from what was seen, never guessed from a timeout: a plain-HTTP answer on the
+    port where the hub speaks TLS, the stub hub's record of the server's own failed
+    handshakes (it called the https hub API without the hub's CA or client
+    certificate), or the TLS error the readiness poll kept getting.
+    """
+    if up.plain_http is not None:
         return TlsCause(
-            f"the server answers plain HTTP ({plain_http}) on port {port}: it ignores "
+            f"the server answers plain HTTP ({up.plain_http}) on port {port}: it ignores "
             "JUPYTERHUB_SSL_*; with internal_ssl the hub connects with TLS and fails",
-            _PLAIN_FIX,
+            _FIX,
         )
-    if tls_error is not None:
+    if hub_refusals:
+        reason = hub_refusals[-1]
+        meaning = _REFUSALS.get(reason, "the handshake failed")
+        exited = f"the container exited with code {up.exit_code}: " if up.exit_code else ""
         return TlsCause(
-            f"the TLS handshake on port {port} fails ({tls_error}): the hub connects with "
-            "its internal certificates and cannot reach the server",
+            f"{exited}the server's calls to the hub's https API fail TLS ({reason}: "
+            f"{meaning}): it ignores JUPYTERHUB_SSL_CLIENT_CA (the CA that signs the hub's "
+            "certificate) or JUPYTERHUB_SSL_CERTFILE/KEYFILE (the client certificate the "
+            "hub demands); with internal_ssl it cannot reach the hub",
+            _FIX,
+        )
+    if up.tls_error is not None and up.exit_code is None:
+        return TlsCause(
+            f"the TLS handshake on port {port} fails ({up.tls_error}): the hub connects "
+            "with its internal certificates and cannot reach the server",
             _HANDSHAKE_FIX,
         )
     return None

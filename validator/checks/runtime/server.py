@@ -19,6 +19,7 @@ from validator.checks.runtime._http import get
 from validator.findings import Finding
 from validator.profiles import Profile
 from validator.runtime.spawn import Candidate
+from validator.runtime.tls import tls_cause
 from validator.runtime.waiting import StaysUp, wait_for
 
 
@@ -59,6 +60,11 @@ def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
     cause = diagnose(logs)
     evidence = tail(logs) or None
     elapsed = time.monotonic() - candidate.started_at
+    # Internal SSL: a server that ignores JUPYTERHUB_SSL_* (validator.runtime.tls).
+    tls = tls_cause(up, ctx.hub.record().tls_refusals, candidate.port)
+    if tls is not None:
+        failed = SERVER_STARTS.failed(tls.message, fix=tls.fix, evidence=evidence)
+        return [failed], "the server cannot be reached over TLS"
     if up.exit_code is not None:
         message = f"the container exited with code {up.exit_code} after {elapsed:.1f} s"
         if up.exit_code == 0 and cause is None:

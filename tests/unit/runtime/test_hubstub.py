@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -490,3 +491,74 @@ def test_fixed_port_in_use_raises() -> None:
         with pytest.raises(OSError):
             second.start()
         second.stop()
+
+
+# -- internal SSL ------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_hub() -> Iterator[StubHub]:
+    with StubHub(VERSION, "alice", "srv", TOKEN, "127.0.0.1", internal_ssl=True) as stub:
+        yield stub
+
+
+def _client_session(hub: StubHub, *, with_cert: bool = True) -> requests.Session:
+    """A client as jupyterhub-singleuser makes one: the spawn's CA, its certificate."""
+    assert hub.tls is not None
+    client = hub.tls.client("127.0.0.1")
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = client.ca_file
+    if with_cert:
+        session.cert = (client.cert_file, client.key_file)
+    return session
+
+
+def test_with_internal_ssl_the_api_is_https_and_trusted_by_the_spawns_ca(
+    tls_hub: StubHub,
+) -> None:
+    assert tls_hub.api_url == f"https://127.0.0.1:{tls_hub.port}/hub/api"
+    assert tls_hub.activity_url.startswith("https://")
+    with _client_session(tls_hub) as session:
+        r = session.get(tls_hub.api_url, timeout=5)
+    assert r.status_code == 200 and r.json() == {"version": VERSION}
+    assert tls_hub.contacted
+    assert tls_hub.record().tls_refusals == ()
+
+
+def test_with_internal_ssl_a_client_without_certificate_is_refused_and_recorded(
+    tls_hub: StubHub,
+) -> None:
+    # The hub's API with internal_ssl demands a client certificate from its CA.
+    with (
+        _client_session(tls_hub, with_cert=False) as session,
+        pytest.raises(requests.exceptions.ConnectionError),
+    ):
+        session.get(tls_hub.api_url, timeout=5)
+    refused = poll(
+        lambda: tls_hub.record().tls_refusals or None, deadline=time.monotonic() + 5, interval=0.02
+    )
+    assert refused is not None
+    assert not tls_hub.contacted
+
+
+def test_with_internal_ssl_a_client_that_rejects_the_hub_is_recorded(tls_hub: StubHub) -> None:
+    # What a server that dropped JUPYTERHUB_SSL_CLIENT_CA does: verify against the
+    # system store, which does not know the spawn's CA.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(tls_hub.api_url, timeout=5)
+    refused = poll(
+        lambda: tls_hub.record().tls_refusals or None, deadline=time.monotonic() + 5, interval=0.02
+    )
+    assert refused is not None and refused[-1] == "TLSV1_ALERT_UNKNOWN_CA"
+
+
+def test_the_certificates_are_removed_when_the_stub_stops() -> None:
+    stub = StubHub(VERSION, "alice", "", TOKEN, "127.0.0.1", internal_ssl=True)
+    assert stub.tls is None  # made when it starts
+    with stub:
+        assert stub.tls is not None
+        ca_file = stub.tls.ca_file
+        assert Path(ca_file).exists()
+    assert stub.tls is None
+    assert not Path(ca_file).exists()

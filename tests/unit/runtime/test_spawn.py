@@ -88,3 +88,20 @@ def test_environment_takes_the_hub_urls_from_the_stub() -> None:
 
 def test_the_job_mode_runs_a_login_shell_after_the_entrypoint() -> None:
     assert spawn_command(CommandMode.JOB) == ["/bin/bash", "-lc", "jupyterhub-singleuser"]
+
+
+def test_internal_ssl_gives_https_and_the_mounted_certificates() -> None:
+    # KubeSpawner's secret: mounted at ssl_mount_path, its three files named so.
+    profile = load_profile("jupyter4nfdi")
+    env = hub_environment(profile, _stub(profile, "172.18.0.1", 4000), token="t0k")
+    assert env["JUPYTERHUB_SERVICE_URL"] == f"https://0.0.0.0:8443{profile.service_prefix}"
+    assert env["JUPYTERHUB_SSL_KEYFILE"] == "/etc/jupyterhub/ssl/ssl.key"
+    assert env["JUPYTERHUB_SSL_CERTFILE"] == "/etc/jupyterhub/ssl/ssl.crt"
+    assert env["JUPYTERHUB_SSL_CLIENT_CA"] == "/etc/jupyterhub/ssl/notebooks-ca_trust.crt"
+
+
+def test_no_ssl_variables_without_internal_ssl() -> None:
+    profile = load_profile("dockerspawner").with_overrides(ssl_mount_path="/srv/ssl")
+    env = hub_environment(profile, _stub(profile, "h", 80), token="x")
+    assert env["JUPYTERHUB_SERVICE_URL"].startswith("http://")
+    assert not [k for k in env if k.startswith("JUPYTERHUB_SSL_")]

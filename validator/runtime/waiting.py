@@ -29,6 +29,10 @@ from validator.runtime.tls import plain_http_status
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
+# Handshakes failing this long (an entrypoint's restart of the server aside) are the
+# server's settled answer.
+TLS_SETTLE_S = 5.0
+
 # Below this status the hub counts a server as up, even a 404 (utils.wait_for_http_server).
 HUB_UP_BELOW = 500
 
@@ -137,7 +141,9 @@ class HubReady:
     The wait also ends when the container exits, or when the server printed
     ``ready_banner`` but listens where the hub cannot reach it: it will never answer.
     With internal SSL it ends too when the server answers plain HTTP where the hub
-    speaks TLS; other TLS errors are kept for the report in case the wait times out.
+    speaks TLS, or when every handshake for ``TLS_SETTLE_S`` failed: a server that
+    serves with other certificates than the hub's does not change its mind, and the
+    hub's own http_timeout may be hours.
     """
 
     interval = 0.1
@@ -151,6 +157,7 @@ class HubReady:
         self._session = session or requests.Session()
         self._next_listen_check = 0.0
         self._tls_error: str | None = None
+        self._tls_failing_since: float | None = None
 
     def check(self) -> UpResult | None:
         server = self.server
@@ -169,8 +176,12 @@ class HubReady:
             if plain is not None:
                 return UpResult(seconds=None, plain_http=plain, tls_error=_reason(exc))
             self._tls_error = _reason(exc)
+            if self._tls_failing_since is None:
+                self._tls_failing_since = now
+            elif now - self._tls_failing_since >= TLS_SETTLE_S:
+                return UpResult(seconds=None, tls_error=self._tls_error)
         except requests.RequestException:
-            pass
+            self._tls_failing_since = None
         exit_code = server.exit_code()
         if exit_code is not None:
             return UpResult(seconds=None, exit_code=exit_code, tls_error=self._tls_error)

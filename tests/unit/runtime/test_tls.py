@@ -20,6 +20,7 @@ import requests
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from validator.runtime import waiting
 from validator.runtime.listening import Listener
 from validator.runtime.tls import (
     CA_FILE,
@@ -235,3 +236,18 @@ def test_causes_are_named_from_what_was_seen() -> None:
     # An exit without TLS evidence keeps the ordinary diagnosis.
     assert tls_cause(UpResult(seconds=None, exit_code=1, tls_error="X"), (), 8443) is None
     assert tls_cause(UpResult(seconds=None, timed_out=True), (), 8443) is None
+
+
+def test_the_readiness_poll_ends_once_handshakes_keep_failing(
+    tls_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server with certificates of another CA than the spawn's: every handshake fails.
+    monkeypatch.setattr(waiting, "TLS_SETTLE_S", 0.0)
+    with InternalSSL() as other:
+        ready = HubReady(_PlainServer(tls_server), "is running at", other.client("x").session())
+        assert ready.check() is None  # one failure is not yet the settled answer
+        up = ready.check()
+    assert up is not None and up.plain_http is None
+    assert up.tls_error is not None and "CERTIFICATE_VERIFY_FAILED" in up.tls_error
+    cause = tls_cause(up, (), 8443)
+    assert cause is not None and "do not set the server's own certfile" in cause.fix

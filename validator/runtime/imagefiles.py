@@ -78,11 +78,6 @@ class _BoundedStream:
         return data
 
 
-def _relative(name: str) -> str:
-    # Archives of "<path>/." name their members "./x"; the directory itself is ".".
-    return name.removeprefix(".").lstrip("/")
-
-
 def read_listing(
     chunks: Iterable[bytes], *, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES
 ) -> Listing:
@@ -90,20 +85,22 @@ def read_listing(
     root: Entry | None = None
     entries: list[Entry] = []
     complete = True
+    # The first member is the directory itself ("." for "<path>/.", else its base name);
+    # the others are named below it.
+    base: str | None = None
     try:
         with tarfile.open(fileobj=_BoundedStream(chunks, max_bytes), mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
-                entry = Entry(
-                    _relative(member.name),
-                    member.isdir(),
-                    member.size,
-                    member.uid,
-                    member.gid,
-                    member.mode,
-                )
-                if entry.path == "" and root is None:
-                    root = entry
+                name = member.name.rstrip("/")
+                if base is None and member.isdir():
+                    base = name + "/"
+                    root = Entry("", True, 0, member.uid, member.gid, member.mode)
                     continue
+                if base is not None:
+                    name = name.removeprefix(base)
+                entry = Entry(
+                    name, member.isdir(), member.size, member.uid, member.gid, member.mode
+                )
                 if len(entries) == max_entries:
                     complete = False
                     break

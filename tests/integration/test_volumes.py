@@ -115,7 +115,9 @@ def test_an_image_directory_is_read_within_the_bound(
         full = list_path(container, WORK)
         bounded = list_path(container, WORK, max_entries=1)
         missing = list_path(container, "/no/such/dir")
+        a_file = list_path(container, f"{WORK}/README.md")
     assert full is not None and full.complete
     assert [e.path for e in full.entries] == ["README.md", "examples", "examples/intro.ipynb"]
     assert bounded is not None and not bounded.complete and len(bounded.entries) == 1
     assert missing is None
+    assert a_file is not None and [e.path for e in a_file.entries] == ["README.md"]

@@ -126,6 +126,11 @@ def list_path(
         stream, _ = container.get_archive(path.rstrip("/") + "/.", chunk_size=_CHUNK)
     except docker.errors.NotFound:
         return None
+    except docker.errors.APIError as exc:
+        if "not a directory" not in str(exc):
+            raise
+        # A file where a directory is mounted: the listing is that one file.
+        stream, _ = container.get_archive(path, chunk_size=_CHUNK)
     try:
         return read_listing(stream, max_entries=max_entries, max_bytes=max_bytes)
     finally:

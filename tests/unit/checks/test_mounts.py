@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from validator.checks.mounts import hidden_entries, judge_hidden
+from validator.checks.mounts import hidden_entries, judge_hidden, probe_mount_hides_content
+from validator.checks.singleuser import ExecContext
 from validator.findings import Status
 from validator.profiles import load_profile
 from validator.runtime.imagefiles import Entry, Listing
@@ -64,3 +65,10 @@ def test_useradds_skeleton_files_are_not_counted_but_changed_ones_are() -> None:
     )
     assert [e.path for e in hidden_entries(home, skel)] == [".bashrc", "notes.txt"]
     assert [e.path for e in hidden_entries(home, None)] == [".bashrc", ".profile", "notes.txt"]
+
+
+def test_no_volume_no_question() -> None:
+    profile = load_profile("dockerspawner")
+    # Nothing is mounted: the probe answers before it needs the engine.
+    ctx = ExecContext(sandbox=None, image=None, profile=profile, user=None)  # type: ignore[arg-type]
+    assert probe_mount_hides_content(ctx).status is Status.SKIP

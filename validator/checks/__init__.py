@@ -11,6 +11,7 @@ from __future__ import annotations
 from validator.checks import (
     command,
     environment,
+    mounts,
     platform,
     ports,
     singleuser,
@@ -32,11 +33,13 @@ STATIC: tuple[Check, ...] = (
     size.IMAGE_SIZE,
 )
 
-# One container answers all three (singleuser.probe_singleuser).
+# One container answers the first three (singleuser.probe_singleuser); mount-hides-content
+# reads the image's files from a container that never starts, once for every mode.
 EXEC: tuple[Check, ...] = (
     singleuser.INSTALLED,
     singleuser.IMPORTS,
     singleuser.VERSION,
+    mounts.MOUNT_HIDES_CONTENT,
 )
 
 # server-starts judges the wait for the first answer; stability must come last, its

@@ -100,4 +100,6 @@ def test_the_fix_for_a_docker_volume_is_the_image_directorys_owner() -> None:
 def test_the_fix_for_a_pvc_is_to_keep_the_fs_group() -> None:
     fix = volume_fix(load_profile("z2jh"), "/home/jovyan")
     assert fix is not None and "group 100" in fix
-    assert volume_fix(load_profile("dockerspawner"), "/data") is None
+    assert (
+        volume_fix(load_profile("dockerspawner").with_overrides(volume_kind="pvc"), "/data") is None
+    )

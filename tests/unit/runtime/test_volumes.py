@@ -35,7 +35,7 @@ def test_pvc_belongs_to_fs_group_setgid_and_group_writable() -> None:
 
 
 def test_pvc_without_fs_group_is_writable_for_every_uid() -> None:
-    spec = volume_spec(load_profile("dockerspawner"))
+    spec = volume_spec(_kind("dockerspawner", volume_kind="pvc"))
     assert spec.driver_opts["o"].startswith("mode=1777,")
     assert spec.describe() == "pvc, mode 1777"
 

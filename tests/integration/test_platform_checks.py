@@ -1,0 +1,112 @@
+"""pull-time, platform-tools and hub-api-tls on real images, through the real command line.
+
+The jupyter4nfdi checks run under a profile that extends it with plain HTTP and no
+user-data mount, so these tests judge only the three checks, whatever the state of
+the internal-SSL and volume work the full profile also asks for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+from tests.support.cli import run_cli
+from tests.support.images import TEST_LABEL
+
+pytestmark = pytest.mark.docker
+
+NEW_CHECKS = ("pull-time", "platform-tools", "hub-api-tls")
+
+# jhiv-test/good without any CA certificate (the hub's public https URL cannot verify).
+NO_CA_DOCKERFILE = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+USER root
+RUN rm -rf /etc/ssl/certs/* /usr/share/ca-certificates/*
+USER 1000
+"""
+
+
+@pytest.fixture
+def j4n_profile(tmp_path: Path) -> str:
+    path = tmp_path / "j4n-plain.yaml"
+    path.write_text("extends: jupyter4nfdi\ninternal_ssl: false\nmount_path: null\n")
+    return str(path)
+
+
+@pytest.fixture
+def no_ca_image(
+    docker_client: docker.DockerClient, build_image: Callable[[str], str]
+) -> Iterator[str]:
+    tag = f"jhiv-test/no-ca-certs:{uuid.uuid4().hex[:12]}"
+    docker_client.images.build(
+        fileobj=io.BytesIO(NO_CA_DOCKERFILE.encode()),
+        tag=tag,
+        buildargs={"BASE_IMAGE": build_image("good")},
+        labels={TEST_LABEL: "true"},
+        rm=True,
+        forcerm=True,
+    )
+    yield tag
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_client.images.remove(tag, force=True)
+
+
+def findings(image: str, profile: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    result = run_cli(image, "--profile", profile, "--format", "json")
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    return result.exit_code, {f["id"]: f for f in report["findings"] if f["id"] in NEW_CHECKS}
+
+
+def test_good_under_jupyter4nfdi_warns_only_for_the_missing_platform_tools(
+    build_image: Callable[[str], str], j4n_profile: str
+) -> None:
+    code, found = findings(build_image("good"), j4n_profile)
+    assert code == 0  # all three are warnings at most
+    tools = found["platform-tools"]
+    assert tools["status"] == "warn"
+    # Debian minbase has no procps and no curl; kill is the hook shell's builtin.
+    assert "missing in the image: ps, curl." in tools["message"]
+    assert "preStop hook" in tools["message"] and "job API" in tools["message"]
+    assert "procps curl" in tools["fix"]
+    tls = found["hub-api-tls"]
+    assert tls["status"] == "pass", tls["message"]
+    assert "/opt/venv/bin/python3" in tls["message"] and "CA certificates" in tls["message"]
+    pull = found["pull-time"]
+    assert pull["status"] == "pass", pull["message"]
+    # A local image: the registry's sizes are unknown and the message says so.
+    assert "pull estimated at" in pull["message"] and "600 s start timeout" in pull["message"]
+    assert "every start pays the pull" in pull["message"]
+
+
+def test_dockerspawner_runs_pull_time_but_not_the_platform_checks(
+    build_image: Callable[[str], str],
+) -> None:
+    code, found = findings(build_image("good"), "dockerspawner")
+    assert code == 0
+    assert found["platform-tools"]["status"] == "skip"
+    assert found["hub-api-tls"]["status"] == "skip"
+    assert found["pull-time"]["status"] == "pass"
+    assert "only the first start on each node pays the pull" in found["pull-time"]["message"]
+
+
+def test_an_image_without_ca_certificates_warns_with_the_fix(
+    no_ca_image: str, j4n_profile: str
+) -> None:
+    code, found = findings(no_ca_image, j4n_profile)
+    assert code == 0  # a warning, not a failure
+    tls = found["hub-api-tls"]
+    assert tls["status"] == "warn", tls["message"]
+    assert "loads no CA certificate" in tls["message"]
+    assert "depends on its configuration" in tls["message"]
+    assert "ca-certificates" in tls["fix"] and "SSL_CERT_FILE" in tls["fix"]

@@ -26,14 +26,18 @@ pytestmark = pytest.mark.docker
 
 NEW_CHECKS = ("pull-time", "platform-tools", "hub-api-tls")
 
-# jhiv-test/good without any CA certificate (the hub's public https URL cannot verify).
-NO_CA_DOCKERFILE = """\
+# jhiv-test/good changed as root by one RUN line, back to its user 1000 after.
+DERIVED_DOCKERFILE = """\
 ARG BASE_IMAGE
-FROM ${BASE_IMAGE}
+FROM ${{BASE_IMAGE}}
 USER root
-RUN rm -rf /etc/ssl/certs/* /usr/share/ca-certificates/*
+RUN {run}
 USER 1000
 """
+# No CA certificate at all: the hub's public https URL cannot be verified.
+NO_CA = "rm -rf /etc/ssl/certs/* /usr/share/ca-certificates/*"
+# No /bin/sh (merged /usr: /bin is /usr/bin); bash stays, the server needs no shell.
+NO_SH = "rm -f /usr/bin/sh /usr/bin/dash"
 
 
 @pytest.fixture
@@ -44,21 +48,29 @@ def j4n_profile(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def no_ca_image(
+def derived_image(
     docker_client: docker.DockerClient, build_image: Callable[[str], str]
-) -> Iterator[str]:
-    tag = f"jhiv-test/no-ca-certs:{uuid.uuid4().hex[:12]}"
-    docker_client.images.build(
-        fileobj=io.BytesIO(NO_CA_DOCKERFILE.encode()),
-        tag=tag,
-        buildargs={"BASE_IMAGE": build_image("good")},
-        labels={TEST_LABEL: "true"},
-        rm=True,
-        forcerm=True,
-    )
-    yield tag
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(tag, force=True)
+) -> Iterator[Callable[[str], str]]:
+    """Build jhiv-test/good with one more RUN line; every image built is removed after."""
+    tags: list[str] = []
+
+    def build(run: str) -> str:
+        tag = f"jhiv-test/platform-checks:{uuid.uuid4().hex[:12]}"
+        docker_client.images.build(
+            fileobj=io.BytesIO(DERIVED_DOCKERFILE.format(run=run).encode()),
+            tag=tag,
+            buildargs={"BASE_IMAGE": build_image("good")},
+            labels={TEST_LABEL: "true"},
+            rm=True,
+            forcerm=True,
+        )
+        tags.append(tag)
+        return tag
+
+    yield build
+    for tag in tags:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(tag, force=True)
 
 
 def findings(image: str, profile: str) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -77,7 +89,8 @@ def test_good_under_jupyter4nfdi_warns_only_for_the_missing_platform_tools(
     assert tools["status"] == "warn"
     # Debian minbase has no procps and no curl; kill is the hook shell's builtin.
     assert "missing in the image: ps, curl." in tools["message"]
-    assert "preStop hook" in tools["message"] and "job API" in tools["message"]
+    assert "needs ps: it cannot stop the server cleanly by name." in tools["message"]
+    assert "needs curl: jobs cannot run." in tools["message"]
     assert "procps curl" in tools["fix"]
     tls = found["hub-api-tls"]
     assert tls["status"] == "pass", tls["message"]
@@ -101,12 +114,28 @@ def test_dockerspawner_runs_pull_time_but_not_the_platform_checks(
 
 
 def test_an_image_without_ca_certificates_warns_with_the_fix(
-    no_ca_image: str, j4n_profile: str
+    derived_image: Callable[[str], str], j4n_profile: str
 ) -> None:
-    code, found = findings(no_ca_image, j4n_profile)
+    code, found = findings(derived_image(NO_CA), j4n_profile)
     assert code == 0  # a warning, not a failure
     tls = found["hub-api-tls"]
     assert tls["status"] == "warn", tls["message"]
     assert "loads no CA certificate" in tls["message"]
     assert "depends on its configuration" in tls["message"]
     assert "ca-certificates" in tls["fix"] and "SSL_CERT_FILE" in tls["fix"]
+
+
+def test_without_a_shell_the_tools_are_looked_up_by_the_engine(
+    derived_image: Callable[[str], str], j4n_profile: str
+) -> None:
+    code, found = findings(derived_image(NO_SH), j4n_profile)
+    assert code == 0
+    tools = found["platform-tools"]
+    assert tools["status"] == "warn"
+    assert "looked up without a shell: /bin/sh is missing" in tools["message"]
+    # No shell, no builtin kill; /bin/bash is still there for the job API.
+    assert (
+        "missing in the image (looked up without a shell: /bin/sh is missing): sh, ps, kill, curl."
+        in tools["message"]
+    )
+    assert "needs sh, ps, kill: it cannot stop the server cleanly by name." in tools["message"]

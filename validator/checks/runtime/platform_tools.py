@@ -22,23 +22,27 @@ from validator.findings import Finding
 @dataclass(frozen=True)
 class Tool:
     path: str | None  # how the platform calls it when not through PATH
-    breaks: str  # what fails without it
+    caller: str  # which of the platform's commands runs it
     package: str  # Debian/Ubuntu package
 
 
-_HOOK = "the preStop hook (sh -c 'kill $(ps x | grep ... | awk ...)')"
+HOOK = "the preStop hook (/bin/sh -c 'kill $(ps x | grep ... | awk ...)')"
+JOB = "the job API (/bin/bash -lc with a script that polls the hub with curl)"
+OTHER = "a platform hook"
+# What breaks when a caller lacks a tool.
+BREAKS = {
+    HOOK: "it cannot stop the server cleanly by name",
+    JOB: "jobs cannot run",
+    OTHER: "it fails",
+}
 TOOLS: Mapping[str, Tool] = {
-    "sh": Tool(
-        "/bin/sh",
-        f"{_HOOK} cannot run at all: the server is not stopped cleanly by name",
-        "dash",
-    ),
-    "ps": Tool(None, f"{_HOOK} cannot find the server's process to stop it cleanly", "procps"),
-    "grep": Tool(None, f"{_HOOK} cannot pick the server's process to stop it cleanly", "grep"),
-    "awk": Tool(None, f"{_HOOK} cannot read the server's pid to stop it cleanly", "mawk"),
-    "kill": Tool(None, f"{_HOOK} cannot signal the server to stop it cleanly", "procps"),
-    "bash": Tool("/bin/bash", "the job API (/bin/bash -lc <script>) cannot run", "bash"),
-    "curl": Tool(None, "the job API's script cannot poll the hub, so jobs cannot run", "curl"),
+    "sh": Tool("/bin/sh", HOOK, "dash"),
+    "ps": Tool(None, HOOK, "procps"),
+    "grep": Tool(None, HOOK, "grep"),
+    "awk": Tool(None, HOOK, "mawk"),
+    "kill": Tool(None, HOOK, "procps"),
+    "bash": Tool("/bin/bash", JOB, "bash"),
+    "curl": Tool(None, JOB, "curl"),
 }
 
 # For each argument: "name=where" (a path, a bare name for a shell builtin, or nothing).
@@ -81,9 +85,13 @@ def judge(found: Mapping[str, str | None], *, without_shell: bool = False) -> Fi
         if builtins:
             text += f" ({', '.join(builtins)}: the shell's builtin)"
         return PLATFORM_TOOLS.passed(text)
-    reasons = "; ".join(
-        f"{name}: {TOOLS[name].breaks if name in TOOLS else 'a platform hook calls it'}"
-        for name in missing
+    by_caller: dict[str, list[str]] = {}
+    for name in missing:
+        caller = TOOLS[name].caller if name in TOOLS else OTHER
+        by_caller.setdefault(caller, []).append(name)
+    reasons = " ".join(
+        f"{caller[0].upper()}{caller[1:]} needs {', '.join(names)}: {BREAKS[caller]}."
+        for caller, names in by_caller.items()
     )
     packages = dict.fromkeys(TOOLS[n].package if n in TOOLS else n for n in missing)
     how = " (looked up without a shell: /bin/sh is missing)" if without_shell else ""

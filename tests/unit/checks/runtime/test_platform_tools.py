@@ -31,7 +31,9 @@ def test_missing_tools_warn_with_what_breaks_and_the_packages() -> None:
     finding = judge(parse_lookup(BASE, TOOLS))
     assert finding.status is Status.WARN
     assert "missing in the image: ps, curl." in finding.message
-    assert "preStop hook" in finding.message and "job API" in finding.message
+    assert "The preStop hook (/bin/sh -c 'kill $(ps x | grep" in finding.message
+    assert "needs ps: it cannot stop the server cleanly by name." in finding.message
+    assert "needs curl: jobs cannot run." in finding.message
     assert finding.fix and "apt-get install -y --no-install-recommends procps curl" in finding.fix
 
 
@@ -49,13 +51,16 @@ def test_without_a_shell_kill_and_sh_are_missing_and_it_says_so() -> None:
     finding = judge(found, without_shell=True)
     assert finding.status is Status.WARN
     assert "/bin/sh is missing" in finding.message
+    # One sentence per caller, naming all it lacks.
+    assert "needs sh, ps, kill: it cannot stop the server" in finding.message
     assert finding.fix and "dash procps" in finding.fix
 
 
 def test_an_unknown_tool_is_its_own_package() -> None:
     finding = judge({"fusermount": None})
     assert finding.status is Status.WARN
-    assert "fusermount: a platform hook calls it" in finding.message
+    assert "A platform hook needs fusermount: it fails." in finding.message
+    assert finding.fix and "fusermount" in finding.fix
 
 
 def test_the_engines_not_found_answer_is_told_from_a_failing_tool() -> None:

@@ -18,9 +18,14 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+import requests
 
 from tests.support.cli import run_cli
 from tests.support.images import TEST_LABEL
+from tests.support.registry import TestRegistry
+from validator.image import fetch, locate
+from validator.reference import parse_reference
+from validator.registry.client import RegistryAccess
 
 pytestmark = pytest.mark.docker
 
@@ -139,3 +144,41 @@ def test_without_a_shell_the_tools_are_looked_up_by_the_engine(
         in tools["message"]
     )
     assert "needs sh, ps, kill: it cannot stop the server cleanly by name." in tools["message"]
+
+
+@pytest.fixture
+def plain_registry(tmp_path: Path) -> Iterator[TestRegistry]:
+    registry = TestRegistry(tmp_path / "registry", tls=False)
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+def test_a_pull_carries_the_registry_manifests_compressed_size(
+    plain_registry: TestRegistry,
+    docker_client: docker.DockerClient,
+    build_image: Callable[[str], str],
+) -> None:
+    host = plain_registry.host
+    digest = plain_registry.push(docker_client, build_image("good"), "team/good", "v1")
+    layers = requests.get(
+        f"{plain_registry.url}/v2/team/good/manifests/{digest}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        timeout=10,
+    ).json()["layers"]
+    ref = parse_reference(f"http://{host}/team/good:v1")
+    access = RegistryAccess(insecure=frozenset({host}))
+    try:
+        source = locate(
+            docker_client, ref, pull_policy="always", platform="linux/amd64", access=access
+        )
+        image, _ = fetch(docker_client, source, platform="linux/amd64", access=access)
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(f"{host}/team/good:v1")
+    compressed = image.compressed_bytes
+    assert compressed == sum(layer["size"] for layer in layers)
+    # What a node downloads is well below what the engine unpacks.
+    assert compressed is not None and 0 < compressed < image.size_bytes

@@ -1,8 +1,12 @@
-"""Does the spawner's start timeout cover the pull and the start?
+"""Does the spawner's start timeout cover the pull and the container's start?
 
-The pull is estimated (a node's bandwidth is the profile's assumption, not a
-measurement); the start is measured on the candidate. ``estimate_pull`` and ``judge``
-are pure, so the arithmetic and the thresholds are unit-tested without an engine.
+JupyterHub's start_timeout is "the timeout for start to return, not the timeout for the
+server to respond" (Spawner.start_timeout): DockerSpawner's and KubeSpawner's start
+return once the image is pulled and the container runs. The time to the first answer
+counts against http_timeout, which startup-time judges. The pull is estimated (a node's
+bandwidth is the profile's assumption, not a measurement); the container start is
+measured on the candidate. ``estimate_pull`` and ``judge`` are pure, so the arithmetic
+and the thresholds are unit-tested without an engine.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ def _who_pays(profile: Profile) -> str:
 
 
 def judge(pull: PullEstimate, start_s: float, profile: Profile) -> Finding:
-    """Pull + measured start against ``profile.start_timeout``.
+    """Pull + measured container start against ``profile.start_timeout``.
 
     Over the timeout fails when the sizes are the registry's; an estimate from the
     unpacked size only warns, since the ratio may be far off for this image.
@@ -76,11 +80,14 @@ def judge(pull: PullEstimate, start_s: float, profile: Profile) -> Finding:
     limit = profile.start_timeout
     if profile.pull_policy == "never":
         total = start_s
-        text = f"start {start_s:.1f} s of the {limit} s start timeout (pull policy never: no pull)"
+        text = (
+            f"container start {start_s:.1f} s of the {limit} s start timeout "
+            "(pull policy never: no pull)"
+        )
     else:
         total = pull.seconds + start_s
         text = (
-            f"{_pull_text(pull, profile)} + start {start_s:.1f} s = {total:.0f} s "
+            f"{_pull_text(pull, profile)} + container start {start_s:.1f} s = {total:.0f} s "
             f"of the {limit} s start timeout ({_who_pays(profile)})"
         )
     if total > limit:
@@ -106,13 +113,11 @@ def _image(ctx: RuntimeContext) -> ImageInfo | None:
 
 
 def probe_pull_time(ctx: RuntimeContext) -> Finding:
-    if ctx.up.seconds is None:
-        return PULL_TIME.skipped("the server never answered, so its start time is unknown")
     image = _image(ctx)
     if image is None:
         return PULL_TIME.skipped("the engine could not say how large the image is")
-    # From the request for the container to its first answer, as the spawner waits.
-    start_s = (ctx.candidate.started_at - ctx.spawn_started) + ctx.up.seconds
+    # From the request for the container until it runs: what the spawner's start awaits.
+    start_s = ctx.candidate.started_at - ctx.spawn_started
     return judge(estimate_pull(image, ctx.profile.pull_bandwidth_mbps), start_s, ctx.profile)
 
 
@@ -123,10 +128,10 @@ PULL_TIME = Check(
     detection=(
         "Estimates the pull from the compressed layer sizes in the registry's manifest (for "
         "an image the registry was not asked about: 0.4 x the unpacked size, said so) at the "
-        "profile's pull_bandwidth_mbps, adds the measured time from the container's creation "
-        "to the server's first answer, and compares the sum with start_timeout: a warning "
-        "above 50 %, a failure above 100 % (a warning when the size was estimated). On "
-        "spawners whose start_timeout ends once the container runs, the sum is an upper bound."
+        "profile's pull_bandwidth_mbps, adds the measured time to create and start the "
+        "container, and compares the sum with start_timeout, which ends when the spawner's "
+        "start returns (the first answer is http_timeout's, see startup-time): a warning "
+        "above 50 %, a failure above 100 % (a warning when the size was estimated)."
     ),
     cause=(
         "The spawner's start_timeout counts the image pull: a large image on a slow link "

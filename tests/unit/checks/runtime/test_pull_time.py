@@ -51,7 +51,10 @@ def test_a_local_image_is_estimated_from_its_unpacked_size() -> None:
 def test_well_inside_the_timeout_passes_and_says_who_pays() -> None:
     finding = judge(PullEstimate(1_000_000_000, 40.0, True, 3_000_000_000), 10.0, J4N)
     assert finding.status is Status.PASS
-    assert "pull 40 s (1,000 MB compressed at 200 Mbit/s) + start 10.0 s = 50 s" in finding.message
+    assert (
+        "pull 40 s (1,000 MB compressed at 200 Mbit/s) + container start 10.0 s = 50 s"
+        in finding.message
+    )
     assert "600 s start timeout" in finding.message
     assert "every start pays the pull" in finding.message
 

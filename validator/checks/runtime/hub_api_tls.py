@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
+import requests
 
 from validator.checks.base import Check, Stage
 from validator.checks.runtime import RuntimeContext
@@ -98,6 +99,11 @@ class TrustStore:
         )
 
 
+def _reason(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc.__class__.__name__)
+
+
 def server_python(processes: Sequence[Sequence[str]], titles: Sequence[str]) -> str | None:
     """The interpreter running jupyterhub-singleuser, from ``docker top``'s table.
 
@@ -159,8 +165,8 @@ def probe_hub_api_tls(ctx: RuntimeContext) -> Finding:
     container = ctx.candidate.container
     try:
         top = container.top()
-    except docker.errors.APIError as exc:
-        return HUB_API_TLS.skipped(f"cannot list the container's processes: {exc.explanation}")
+    except (docker.errors.APIError, requests.RequestException) as exc:
+        return HUB_API_TLS.skipped(f"cannot list the container's processes: {_reason(exc)}")
     python = server_python(top.get("Processes") or [], top.get("Titles") or [])
     if python is None:
         return HUB_API_TLS.skipped("no Python process running jupyterhub-singleuser was found")
@@ -172,8 +178,8 @@ def probe_hub_api_tls(ctx: RuntimeContext) -> Finding:
         result = container.exec_run(
             [python, "-c", _PROBE], user=str(uid) if uid is not None else ""
         )
-    except docker.errors.APIError as exc:
-        return HUB_API_TLS.skipped(f"cannot exec {python}: {exc.explanation}")
+    except (docker.errors.APIError, requests.RequestException) as exc:
+        return HUB_API_TLS.skipped(f"cannot exec {python}: {_reason(exc)}")
     output = result.output.decode("utf-8", "replace").strip()
     try:
         data = json.loads(output.splitlines()[-1]) if result.exit_code == 0 else None

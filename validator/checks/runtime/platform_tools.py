@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import docker.errors
+import requests
 
 from validator.checks.base import Check, Stage
 from validator.checks.runtime import RuntimeContext
@@ -128,7 +129,7 @@ def probe_platform_tools(ctx: RuntimeContext) -> Finding:
         output = result.output.decode("utf-8", "replace")
         if exec_missing(result.exit_code, output):
             return judge(_without_shell(ctx, names), without_shell=True)
-    except docker.errors.APIError as exc:
+    except (docker.errors.APIError, requests.RequestException) as exc:
         return PLATFORM_TOOLS.skipped(f"cannot exec in the container: {exc.__class__.__name__}")
     if result.exit_code != 0:
         return PLATFORM_TOOLS.skipped(

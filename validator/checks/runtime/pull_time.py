@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import docker.errors
+import requests
 
 from validator.checks.base import Check, Stage
 from validator.checks.runtime import RuntimeContext
@@ -107,7 +108,7 @@ def _image(ctx: RuntimeContext) -> ImageInfo | None:
         ctx.candidate.container.reload()
         image_id = ctx.candidate.container.attrs["Image"]
         attrs = ctx.candidate.container.client.api.inspect_image(image_id)
-    except (docker.errors.APIError, KeyError):
+    except (docker.errors.APIError, requests.RequestException, KeyError):
         return None
     return ImageInfo.from_inspect(attrs)
 

@@ -20,7 +20,15 @@ from validator.checks import (
     user,
 )
 from validator.checks.base import Check, Stage
-from validator.checks.runtime import api, kernel, server, storage
+from validator.checks.runtime import (
+    api,
+    hub_api_tls,
+    kernel,
+    platform_tools,
+    pull_time,
+    server,
+    storage,
+)
 
 STATIC: tuple[Check, ...] = (
     platform.PLATFORM,
@@ -55,6 +63,9 @@ RUNTIME: tuple[Check, ...] = (
     kernel.KERNEL_RUNS,
     storage.HOME_WRITABLE,
     storage.MOUNT_WRITABLE,
+    pull_time.PULL_TIME,
+    platform_tools.PLATFORM_TOOLS,
+    hub_api_tls.HUB_API_TLS,
     server.STABILITY,
 )
 

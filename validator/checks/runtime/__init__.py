@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from validator.image import ImageInfo
 from validator.options import Options
 from validator.profiles import Profile
 from validator.runtime.hubstub import StubHub
@@ -26,3 +27,6 @@ class RuntimeContext:
     options: Options
     up: UpResult  # how the wait for the first answer ended
     spawn_started: float  # monotonic time the container was asked for
+    # The image as validate() found it (with the registry's compressed size, if asked);
+    # None: probes that need it read the candidate's image from the engine.
+    image: ImageInfo | None = None

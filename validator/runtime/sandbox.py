@@ -233,9 +233,10 @@ class Sandbox:
         self.remove_container(wrapped)
         return RunResult(ended.code if ended else None, output, seconds)
 
-    def created(self, image: str) -> Container:
+    def created(self, image: str, *, mounts: list[docker.types.Mount] | None = None) -> Container:
         """A container of ``image`` that is created and never started: its files can be
-        read (get_archive) without running any of the image's code."""
+        read (get_archive) or written (put_archive, into ``mounts`` too) without running
+        any of the image's code."""
         return self.client.containers.create(
             image,
             # An image with neither ENTRYPOINT nor CMD cannot be created without one.
@@ -243,6 +244,7 @@ class Sandbox:
             name=self.name("ctr"),
             network_mode="none",
             labels=self.labels,
+            mounts=mounts or [],
         )
 
     def remove_container(self, container: Container) -> None:

@@ -232,11 +232,8 @@ def _cert_volume(
     """
     volume = sandbox.volume()
     target = profile.ssl_mount_path
-    helper = sandbox.client.containers.create(
+    helper = sandbox.created(
         image.id,
-        name=sandbox.name("certs"),
-        labels=sandbox.labels,
-        network_mode="none",
         # no_copy: the image's own files at the path must not end up in the volume.
         mounts=[docker.types.Mount(target, volume.name, type="volume", no_copy=True)],
     )

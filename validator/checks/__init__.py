@@ -19,7 +19,7 @@ from validator.checks import (
     user,
 )
 from validator.checks.base import Check, Stage
-from validator.checks.runtime import api, kernel, server, storage
+from validator.checks.runtime import api, kernel, server, stopping, storage
 
 STATIC: tuple[Check, ...] = (
     platform.PLATFORM,
@@ -39,8 +39,9 @@ EXEC: tuple[Check, ...] = (
     singleuser.VERSION,
 )
 
-# server-starts judges the wait for the first answer; stability must come last, its
-# window starts once the other probes are done.
+# server-starts judges the wait for the first answer; the other probes run inside the
+# stability window, which stability waits out; stops-promptly ends the server, so it
+# comes last.
 RUNTIME: tuple[Check, ...] = (
     server.SERVER_STARTS,
     server.STARTUP_TIME,
@@ -53,6 +54,7 @@ RUNTIME: tuple[Check, ...] = (
     storage.HOME_WRITABLE,
     storage.MOUNT_WRITABLE,
     server.STABILITY,
+    stopping.STOPS_PROMPTLY,
 )
 
 STAGES: dict[Stage, tuple[Check, ...]] = {

@@ -7,7 +7,8 @@ and then runs the ``RUNTIME`` tuple in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from validator.options import Options
 from validator.profiles import Profile
@@ -26,3 +27,12 @@ class RuntimeContext:
     options: Options
     up: UpResult  # how the wait for the first answer ended
     spawn_started: float  # monotonic time the container was asked for
+    # Set when another spawn failed or the user pressed Ctrl-C: long waits end at once.
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def first_answer(self) -> float | None:
+        """Monotonic time of the server's first answer, if it answered."""
+        if self.up.seconds is None:
+            return None
+        return self.candidate.started_at + self.up.seconds

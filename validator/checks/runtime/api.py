@@ -71,7 +71,7 @@ def probe_hub_auth(ctx: RuntimeContext) -> Finding:
         url = urljoin(url, location)
         if not urlsplit(url).path.startswith(candidate.prefix):
             break
-    if status == 404 and len(hops) == 1:
+    if status == 404:
         why = (
             f"{candidate.prefix}{AUTH_PROBE_PATH}, a page of every jupyter_server, answers "
             "404: the server does not serve the hub's prefix"

@@ -82,7 +82,8 @@ class Stop:
 
     code: int | None
     seconds: float
-    pid1: Pid1 | None = None  # set once PID 1 was looked at
+    pid1: Pid1 | None = None  # PID 1 as read before the signal, if it could be
+    gone: bool = False  # the container was removed under the wait
 
 
 class ExitsAfterSigterm:
@@ -103,6 +104,8 @@ class ExitsAfterSigterm:
             return Stop(int(status.get("StatusCode", -1)), time.monotonic() - self.sent)
         except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
             pass
+        except docker.errors.NotFound:
+            return Stop(None, time.monotonic() - self.sent, gone=True)
         elapsed = time.monotonic() - self.sent
         # The look at the engine above gives the signal its chance to act first.
         if self.pid1 is not None and not self.pid1.handles_sigterm:
@@ -131,6 +134,8 @@ def probe_stops_promptly(ctx: RuntimeContext) -> Finding:
     )
     if stop is None:
         return STOPS_PROMPTLY.skipped("the validation was cancelled")
+    if stop.gone:
+        return STOPS_PROMPTLY.skipped("the container was removed before it exited")
     if stop.code is not None:
         return STOPS_PROMPTLY.passed(
             f"exited with code {stop.code} {stop.seconds:.1f} s after SIGTERM "

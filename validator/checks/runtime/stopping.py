@@ -139,7 +139,7 @@ def probe_stops_promptly(ctx: RuntimeContext) -> Finding:
     if stop.code is not None:
         return STOPS_PROMPTLY.passed(
             f"exited with code {stop.code} {stop.seconds:.1f} s after SIGTERM "
-            f"({spawner} sends SIGKILL after {grace:g} s)"
+            f"({spawner}'s grace period before SIGKILL: {grace:g} s)"
         )
     cost = f"every stop waits out {spawner}'s {grace:g} s grace period and ends in SIGKILL"
     if spawner.lower() == "dockerspawner":
@@ -149,7 +149,7 @@ def probe_stops_promptly(ctx: RuntimeContext) -> Finding:
     if stop.pid1 is not None and not stop.pid1.handles_sigterm:
         return STOPS_PROMPTLY.warned(
             f"PID 1 ({stop.pid1.command}) has no SIGTERM handler, so the kernel drops the "
-            f"hub's stop signal: still running {stop.seconds:.1f} s after SIGTERM; {cost}"
+            f"hub's stop signal (still running {stop.seconds:.1f} s after it); {cost}"
         )
     return STOPS_PROMPTLY.warned(f"still running {stop.seconds:.1f} s after SIGTERM; {cost}")
 

@@ -7,6 +7,7 @@ local copy, and the registry's digest when a pull is due) and ``fetch`` (the pul
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ class ImageInfo:
     size_bytes: int = 0
     repo_digests: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    # What a node downloads (the registry manifest's layer sizes); None for an image
+    # the registry was not asked about: the engine keeps no compressed sizes.
+    compressed_bytes: int | None = None
 
     @classmethod
     def from_inspect(cls, attrs: dict[str, Any]) -> ImageInfo:
@@ -175,13 +179,24 @@ def fetch(
     ref = source.ref
     if not source.must_pull:
         assert source.local is not None  # locate() raised otherwise
-        return source.local, source.digest
+        return _with_layer_sizes(source.local, source), source.digest
     credentials = (access or RegistryAccess()).credentials_for(ref.registry)
     state = pull(client, ref, platform=platform, credentials=credentials, observer=observer)
     image = _inspect(client, ref)
     if image is None:
         raise ImageNotFound(f"image {ref.canonical!r} is missing after its pull")
-    return image, ref.digest or state.digest or source.digest or image.digest_for(ref)
+    digest = ref.digest or state.digest or source.digest or image.digest_for(ref)
+    return _with_layer_sizes(image, source), digest
+
+
+def _with_layer_sizes(image: ImageInfo, source: Source) -> ImageInfo:
+    """``image`` with the compressed size the registry gave, when it describes this image."""
+    manifest = source.manifest
+    if manifest is None or manifest.layer_bytes is None:
+        return image
+    if not source.must_pull and image.digest_for(source.ref) != manifest.digest:
+        return image  # a local copy that differs from the registry's
+    return dataclasses.replace(image, compressed_bytes=manifest.layer_bytes)
 
 
 def _inspect(client: docker.DockerClient, ref: ImageRef) -> ImageInfo | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from validator.checks import (
     command,
     environment,
+    mounts,
     platform,
     ports,
     singleuser,
@@ -19,7 +20,16 @@ from validator.checks import (
     user,
 )
 from validator.checks.base import Check, Stage
-from validator.checks.runtime import api, kernel, server, stopping, storage
+from validator.checks.runtime import (
+    api,
+    hub_api_tls,
+    kernel,
+    platform_tools,
+    pull_time,
+    server,
+    stopping,
+    storage,
+)
 
 STATIC: tuple[Check, ...] = (
     platform.PLATFORM,
@@ -32,11 +42,13 @@ STATIC: tuple[Check, ...] = (
     size.IMAGE_SIZE,
 )
 
-# One container answers all three (singleuser.probe_singleuser).
+# One container answers the first three (singleuser.probe_singleuser); mount-hides-content
+# reads the image's files from a container that never starts, once for every mode.
 EXEC: tuple[Check, ...] = (
     singleuser.INSTALLED,
     singleuser.IMPORTS,
     singleuser.VERSION,
+    mounts.MOUNT_HIDES_CONTENT,
 )
 
 # server-starts judges the wait for the first answer; the other probes run inside the
@@ -53,6 +65,9 @@ RUNTIME: tuple[Check, ...] = (
     kernel.KERNEL_RUNS,
     storage.HOME_WRITABLE,
     storage.MOUNT_WRITABLE,
+    pull_time.PULL_TIME,
+    platform_tools.PLATFORM_TOOLS,
+    hub_api_tls.HUB_API_TLS,
     server.STABILITY,
     stopping.STOPS_PROMPTLY,
 )

@@ -100,12 +100,16 @@ class Profile(BaseModel):
     mount_path: str | None = Field(None, description="User-data mount path, if any.")
     volume_kind: VolumeKind = Field(
         "pvc",
-        description="What home_volume and mount_path are: bind (an existing empty "
-        "directory owned by volume_owner, no copy-up), docker-volume (Docker copies the "
-        "image's content in), pvc (empty, group-owned by fs_gid, setgid).",
+        description="What home_volume and mount_path are: bind (an existing, empty "
+        "directory owned by volume_owner, mode 0755; no copy-up of the image's files, no "
+        "fsGroup chown: a hostPath or NFS directory), docker-volume (a Docker named volume: "
+        "on first use Docker copies in the image's files and the directory's owner and "
+        "mode), pvc (empty, owner root, group fs_gid, mode 2775; mode 1777 without fs_gid).",
     )
     volume_owner: str | None = Field(
-        None, description="uid:gid owning a bind volume's directory (required for bind)."
+        None,
+        description="uid:gid that owns a bind volume's directory (required for bind); a "
+        "server running as another uid can read it but not write to it.",
     )
     allow_privilege_escalation: bool = Field(
         False, description="False runs the server with no-new-privileges (sudo fails)."

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -159,6 +160,10 @@ class Manifest:
     platforms: tuple[str, ...] = ()
     # The index's platform objects, for matching the hub's platform.
     entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
+    # The manifest digest of each entry, in the same order.
+    entry_digests: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # What a node downloads: the compressed layers of the hub's platform's image (pull-time).
+    layer_bytes: int | None = None
 
     @property
     def is_index(self) -> bool:
@@ -444,6 +449,8 @@ def resolve(ref: ImageRef, access: RegistryAccess, platform: str) -> Manifest:
             response = client.manifest(reference)
         try:
             manifest = _answer(client, ref, response)
+            if manifest.is_index:
+                manifest = _with_platform_layers(client, manifest, platform)
         finally:
             client.close()
     log.info("Registry %s has %s as %s", host, ref.canonical, manifest.digest)
@@ -481,11 +488,43 @@ def _manifest_from(response: requests.Response) -> Manifest:
         body = response.json()
     media_type = media_type or str(body.get("mediaType") or "")
     if media_type not in INDEX_TYPES:
-        return Manifest(digest=digest, media_type=media_type)
-    entries = tuple(
-        e.get("platform") or {} for e in body.get("manifests") or [] if isinstance(e, dict)
-    )
-    return Manifest(digest, media_type, platforms_of(body), entries)
+        return Manifest(digest=digest, media_type=media_type, layer_bytes=layer_bytes(body))
+    listed = [e for e in body.get("manifests") or [] if isinstance(e, dict)]
+    entries = tuple(e.get("platform") or {} for e in listed)
+    digests = tuple(str(e.get("digest") or "") for e in listed)
+    return Manifest(digest, media_type, platforms_of(body), entries, digests)
+
+
+def layer_bytes(manifest: Mapping[str, Any]) -> int | None:
+    """The sum of an image manifest's (compressed) layer sizes; None when it lists none."""
+    layers = manifest.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return None
+    sizes = [layer.get("size") if isinstance(layer, dict) else None for layer in layers]
+    counted = [size for size in sizes if isinstance(size, int) and size >= 0]
+    return sum(counted) if len(counted) == len(sizes) else None
+
+
+def _with_platform_layers(client: _Client, index: Manifest, platform: str) -> Manifest:
+    """``index`` with the layer sizes of its image for ``platform``, when the registry says.
+
+    Only pull-time needs them: a registry that will not give the platform's manifest
+    leaves them unknown rather than failing the validation.
+    """
+    matching = [
+        d
+        for e, d in zip(index.entries, index.entry_digests, strict=False)
+        if d and platform_matches(platform, e)
+    ]
+    if not matching:
+        return index
+    try:
+        response = client.manifest(matching[0])
+    except ValidatorError:
+        return index
+    if not response.ok:
+        return index
+    return dataclasses.replace(index, layer_bytes=_manifest_from(response).layer_bytes)
 
 
 def _not_found(client: _Client, ref: ImageRef, response: requests.Response) -> ValidatorError:

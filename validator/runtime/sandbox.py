@@ -233,6 +233,18 @@ class Sandbox:
         self.remove_container(wrapped)
         return RunResult(ended.code if ended else None, output, seconds)
 
+    def created(self, image: str) -> Container:
+        """A container of ``image`` that is created and never started: its files can be
+        read (get_archive) without running any of the image's code."""
+        return self.client.containers.create(
+            image,
+            # An image with neither ENTRYPOINT nor CMD cannot be created without one.
+            command=["jhiv-never-started"],
+            name=self.name("ctr"),
+            network_mode="none",
+            labels=self.labels,
+        )
+
     def remove_container(self, container: Container) -> None:
         if self.keep:
             return

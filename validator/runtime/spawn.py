@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import quote
 
 import docker.errors
-import docker.types
 from docker.models.containers import Container
 
 from validator.image import ImageInfo
@@ -24,6 +23,7 @@ from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener, parse_proc_net_tcp
 from validator.runtime.sandbox import Sandbox
+from validator.runtime.volumes import volume_mounts
 from validator.runtime.waiting import HubReady, UpResult, wait_for
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "oauth_client_id",
     "spawn_command",
     "start_candidate",
-    "volume_options",
     "wait_until_up",
 ]
 
@@ -110,17 +109,6 @@ def mode_label(mode: CommandMode) -> str:
     return _LABELS[mode]
 
 
-def volume_options(profile: Profile) -> dict[str, str]:
-    """An empty volume owned the way the platform creates it.
-
-    With fsGroup (z2jh) Kubernetes gives the volume root to that group, setgid and
-    group-writable. Without one we cannot know the platform's choice and make the
-    volume writable for any uid, like /tmp, so only the image decides the outcome.
-    """
-    mode = f"uid=0,gid={profile.fs_gid},mode=2775" if profile.fs_gid is not None else "mode=1777"
-    return {"type": "tmpfs", "device": "tmpfs", "o": f"{mode},size=256m"}
-
-
 @dataclass
 class Candidate:
     """A server container started like a hub starts it."""
@@ -182,10 +170,7 @@ def start_candidate(
     token: str,
     user: str | None,
 ) -> Candidate:
-    mounts = []
-    for target in dict.fromkeys(p for p in (profile.home_volume, profile.mount_path) if p):
-        volume = sandbox.volume(driver_opts=volume_options(profile))
-        mounts.append(docker.types.Mount(target, volume.name, type="volume", no_copy=True))
+    mounts = volume_mounts(sandbox, profile)
     extra: dict[str, Any] = {"mounts": mounts} if mounts else {}
     if profile.fs_gid is not None:
         extra["group_add"] = [str(profile.fs_gid)]

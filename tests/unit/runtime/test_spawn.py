@@ -1,4 +1,4 @@
-"""What the hub would give the server: environment, command, volumes, listeners, causes."""
+"""What the hub would give the server: environment, command, listeners, causes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from validator.checks.diagnosis import diagnose
 from validator.profiles import CommandMode, Profile, load_profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import parse_proc_net_tcp
-from validator.runtime.spawn import hub_environment, oauth_client_id, spawn_command, volume_options
+from validator.runtime.spawn import hub_environment, oauth_client_id, spawn_command
 
 
 def _stub(profile: Profile, host: str, port: int) -> StubHub:
@@ -41,11 +41,6 @@ def test_default_server_client_id_and_root_dir() -> None:
 def test_command_modes() -> None:
     assert spawn_command(CommandMode.IMAGE) is None
     assert spawn_command(CommandMode.SINGLEUSER) == ["jupyterhub-singleuser"]
-
-
-def test_volume_ownership_follows_fs_group() -> None:
-    assert "gid=100,mode=2775" in volume_options(load_profile("z2jh"))["o"]
-    assert "mode=1777" in volume_options(load_profile("dockerspawner"))["o"]
 
 
 def test_listeners_from_proc_net_tcp() -> None:

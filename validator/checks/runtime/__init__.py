@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from validator.image import ImageInfo
 from validator.options import Options
 from validator.profiles import Profile
 from validator.runtime.hubstub import StubHub
@@ -27,6 +28,9 @@ class RuntimeContext:
     options: Options
     up: UpResult  # how the wait for the first answer ended
     spawn_started: float  # monotonic time the container was asked for
+    # The image as validate() found it (with the registry's compressed size, if asked);
+    # None: probes that need it read the candidate's image from the engine.
+    image: ImageInfo | None = None
     # Set when another spawn failed or the user pressed Ctrl-C: long waits end at once.
     cancel: threading.Event = field(default_factory=threading.Event)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import docker.errors
 import requests
 
 from validator.checks.base import Check, Stage, tail
@@ -11,6 +12,53 @@ from validator.checks.diagnosis import diagnose
 from validator.checks.runtime import RuntimeContext
 from validator.checks.runtime._http import Api
 from validator.findings import Finding
+from validator.profiles import Profile
+from validator.runtime.imagefiles import list_path
+from validator.runtime.volumes import volume_spec
+
+
+def volume_root(ctx: RuntimeContext, path: str) -> str:
+    """'bind, owner 1000:100, mode 0755': the volume's kind and its root as the server sees it.
+
+    Read from the running container (a docker-volume takes its owner from the image);
+    as the platform makes it when the engine cannot say.
+    """
+    spec = volume_spec(ctx.profile)
+    try:
+        listing = list_path(ctx.candidate.container, path, max_entries=0, max_bytes=1 << 20)
+    except docker.errors.APIError:
+        listing = None
+    if listing is None or listing.root is None:
+        return spec.describe()
+    root = listing.root
+    return f"{spec.kind}, owner {root.owner}, mode {root.octal_mode}"
+
+
+def volume_fix(profile: Profile, path: str) -> str | None:
+    """What the image can change so that the server's uid writes to ``path``; None: generic."""
+    kind = profile.volume_kind
+    ids = profile.volume_owner_ids
+    if kind == "bind" and ids is not None:
+        uid, gid = ids
+        return (
+            f"The platform gives users {path} as an existing directory owned by {uid}:{gid}, "
+            "mode 0755, and does not change its owner: run the server as that uid.\n"
+            f"  USER {uid}   # or USER jovyan where jovyan is uid {uid}"
+        )
+    if kind == "docker-volume":
+        return (
+            f"A new Docker volume takes the owner and mode of the image's {path}: create it "
+            "in the image, owned by the server's user.\n"
+            f"  RUN mkdir -p {path} && chown 1000:100 {path}\n  USER 1000"
+        )
+    if profile.fs_gid is not None:
+        gid = profile.fs_gid
+        return (
+            f"{path} belongs to group {gid}, group-writable: keep the server in group {gid} "
+            "(an entrypoint that switches users with su or gosu drops the supplementary "
+            f"group), e.g. USER 1000:{gid}"
+        )
+    return None
 
 
 def probe_home_writable(ctx: RuntimeContext) -> Finding:
@@ -20,13 +68,21 @@ def probe_home_writable(ctx: RuntimeContext) -> Finding:
     path = f"api/contents/{name}"
     api = Api(ctx.candidate)
     body = {"type": "file", "format": "text", "content": "written by jupyterhub-image-validator"}
+    home = ctx.profile.home_volume
     try:
         saved = api.request("PUT", path, json=body)
         if saved.status_code not in (200, 201):
             cause = diagnose(saved.text)
+            where, fix = "the server's root directory", None
+            if home:
+                uid = _server_uid(ctx)
+                who = f"uid {uid}" if uid is not None else "the image user"
+                where = f"the server's root directory {home} ({volume_root(ctx, home)}) for {who}"
+                fix = volume_fix(ctx.profile, home)
             return HOME_WRITABLE.failed(
-                f"saving a file in the server's root directory failed ({saved.status_code})"
+                f"saving a file in {where} failed ({saved.status_code})"
                 + (f": {cause.cause}" if cause else ""),
+                fix=fix,
                 evidence=saved.text[:400],
             )
         read = api.request("GET", path)
@@ -62,9 +118,15 @@ def probe_mount_writable(ctx: RuntimeContext) -> Finding:
     output = result.output.decode("utf-8", "replace")
     who = f"uid {uid}" if uid is not None else "the image user"
     if result.exit_code == 0 and output.strip() == "ok":
-        return MOUNT_WRITABLE.passed(f"{mount_path} is writable by {who}")
+        return MOUNT_WRITABLE.passed(
+            f"the user-data directory {mount_path} ({volume_root(ctx, mount_path)}) "
+            f"is writable by {who}"
+        )
+    root = volume_root(ctx, mount_path)
     return MOUNT_WRITABLE.failed(
-        f"{mount_path} is not writable by {who}", evidence=tail(output, 6) or None
+        f"the user-data directory {mount_path} ({root}) is not writable for {who}",
+        fix=volume_fix(ctx.profile, mount_path),
+        evidence=tail(output, 6) or None,
     )
 
 
@@ -97,13 +159,21 @@ MOUNT_WRITABLE = Check(
     id="mount-writable",
     title="The user-data mount path is usable",
     stage=Stage.RUNTIME,
-    detection="With --mount-path, an empty volume (owned as the platform creates it) is mounted there; a file is written, read back and removed as the server's uid.",
-    cause=(
-        "The platform mounts persistent storage at the chosen path; it must not clash "
-        "with the image (hiding its files) and the runtime uid must write there."
+    detection=(
+        "A volume of the profile's volume_kind is mounted at mount_path (bind: an existing "
+        "empty directory owned by volume_owner, mode 0755; docker-volume: a named volume "
+        "filled from the image; pvc: empty, group fs_gid, mode 2775); a file is written, "
+        "read back and removed as the server's uid."
     ),
-    fix="Choose a mount path the image does not use (e.g. /mnt/userdata) and run as a uid in the volume's group.",
-    evidence=("kubeflow PR#786", "docker-stacks#229", "jupyterhub-deploy-docker#61"),
+    cause=(
+        "The platform mounts the user's storage at that path, owned as its storage makes "
+        "it; a server whose uid cannot write there cannot save anything users keep."
+    ),
+    fix=(
+        "Run the server as the uid (or in the group) that owns the platform's directory:\n"
+        "  USER 1000"
+    ),
+    evidence=("docker-stacks#229", "jupyterhub-deploy-docker#61", "kubeflow#2567"),
     needs=("server-starts",),
     probe=probe_mount_writable,
 )

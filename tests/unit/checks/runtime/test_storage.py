@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.unit.checks.runtime.candidate_server import Answer, CandidateServer, Route, Seen
-from validator.checks.runtime.storage import probe_home_writable, probe_mount_writable
+from validator.checks.runtime.storage import probe_home_writable, probe_mount_writable, volume_fix
 from validator.findings import Status
 from validator.profiles import load_profile
 
@@ -85,3 +85,21 @@ def test_mount_writable_is_skipped_without_a_mount_path() -> None:
             server.context(PROFILE.model_copy(update={"mount_path": None}))
         )
     assert finding.status is Status.SKIP
+
+
+def test_the_fix_for_a_bind_directory_is_to_run_as_its_owner() -> None:
+    fix = volume_fix(PROFILE, "/home/jovyan/work")
+    assert fix is not None and "1000:100" in fix and "USER 1000" in fix and "USER jovyan" in fix
+
+
+def test_the_fix_for_a_docker_volume_is_the_image_directorys_owner() -> None:
+    fix = volume_fix(PROFILE.with_overrides(volume_kind="docker-volume"), "/home/jovyan/work")
+    assert fix is not None and "chown 1000:100 /home/jovyan/work" in fix
+
+
+def test_the_fix_for_a_pvc_is_to_keep_the_fs_group() -> None:
+    fix = volume_fix(load_profile("z2jh"), "/home/jovyan")
+    assert fix is not None and "group 100" in fix
+    assert (
+        volume_fix(load_profile("dockerspawner").with_overrides(volume_kind="pvc"), "/data") is None
+    )

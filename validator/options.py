@@ -39,7 +39,11 @@ class Options:
         default=False, metadata=_about("Let the candidate reach the internet.")
     )
     stable_window: float = field(
-        default=3.0, metadata=_about("Seconds the server must stay up after it first answered.")
+        default=10.0,
+        metadata=_about(
+            "Seconds after its first answer the server must keep running; the other "
+            "probes run inside this window."
+        ),
     )
     max_wait: float = field(
         default=300.0,

@@ -27,6 +27,7 @@ from validator.checks.runtime import (
     platform_tools,
     pull_time,
     server,
+    stopping,
     storage,
 )
 
@@ -50,8 +51,9 @@ EXEC: tuple[Check, ...] = (
     mounts.MOUNT_HIDES_CONTENT,
 )
 
-# server-starts judges the wait for the first answer; stability must come last, its
-# window starts once the other probes are done.
+# server-starts judges the wait for the first answer; the other probes run inside the
+# stability window, which stability waits out; stops-promptly ends the server, so it
+# comes last.
 RUNTIME: tuple[Check, ...] = (
     server.SERVER_STARTS,
     server.STARTUP_TIME,
@@ -67,6 +69,7 @@ RUNTIME: tuple[Check, ...] = (
     platform_tools.PLATFORM_TOOLS,
     hub_api_tls.HUB_API_TLS,
     server.STABILITY,
+    stopping.STOPS_PROMPTLY,
 )
 
 STAGES: dict[Stage, tuple[Check, ...]] = {

@@ -21,6 +21,8 @@ _REPOS = {
     "jupyterhub-deploy-docker": "jupyterhub/jupyterhub-deploy-docker",
     "kubeflow": "kubeflow/kubeflow",
     "wolfi-dev/os": "wolfi-dev/os",
+    "moby": "moby/moby",
+    "tini": "krallin/tini",
 }
 _REF = re.compile(r"^(?P<repo>[\w./-]+?) ?(?P<pr>PR)?#(?P<num>\d+)$")
 

@@ -59,7 +59,7 @@ class CliArgs:
     pull: PullPolicy = "missing"
     no_cache: bool = False
     static_only: bool = False
-    stable_window: float = 3.0
+    stable_window: float = 10.0
     allow_egress: bool = False
     parallel: int = 1
     keep: bool = False

@@ -146,9 +146,9 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 @click.option(
     "--stable-window",
     type=shared.Seconds(0, 600),
-    default=3.0,
+    default=Options.stable_window,
     show_default=True,
-    help="Seconds the server must stay up after the probes.",
+    help="Seconds after its first answer the server must keep running (the probes run inside).",
 )
 @click.option("--allow-egress", is_flag=True, help="Let the candidate reach the internet.")
 @click.option(

@@ -19,6 +19,7 @@ from validator.checks import RUNTIME
 from validator.checks.base import Outcomes
 from validator.checks.runtime import RuntimeContext
 from validator.checks.runtime.server import SERVER_STARTS, STABILITY, engine_refused, stays_up
+from validator.checks.runtime.stopping import STOPS_PROMPTLY
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.options import Options
@@ -65,18 +66,25 @@ def probe_mode(
     )
     if cancel.is_set():
         return []
-    ctx = RuntimeContext(candidate, hub, profile, options, up, spawn_started=started)
+    ctx = RuntimeContext(candidate, hub, profile, options, up, spawn_started=started, cancel=cancel)
     for check in RUNTIME:
         if cancel.is_set():
             return []
         outcomes.run(check, ctx)
-        # The probes between the start and the stability window talk to a running
-        # server; once it has died under them, what comes next would only repeat that.
-        between = check.probe is not None and check is not SERVER_STARTS and check is not STABILITY
-        if up.seconds is not None and between and candidate.exit_code() is not None:
-            outcomes.add(stays_up(candidate, time.monotonic()))
+        # The probes between the start and the stability wait talk to a running server;
+        # once it has died under them, what comes next would only repeat that.
+        between = check.probe is not None and check not in (
+            SERVER_STARTS,
+            STABILITY,
+            STOPS_PROMPTLY,
+        )
+        first = ctx.first_answer
+        if first is not None and between and candidate.exit_code() is not None:
+            outcomes.add(stays_up(candidate, first, time.monotonic()))
             outcomes.skip_all(RUNTIME, "the container exited during the probes")
             return outcomes.findings
+    if cancel.is_set():
+        return []
     if up.seconds is not None:
         sandbox.remove_container(candidate.container)
     return outcomes.findings

@@ -7,7 +7,8 @@ and then runs the ``RUNTIME`` tuple in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from validator.image import ImageInfo
 from validator.options import Options
@@ -30,3 +31,12 @@ class RuntimeContext:
     # The image as validate() found it (with the registry's compressed size, if asked);
     # None: probes that need it read the candidate's image from the engine.
     image: ImageInfo | None = None
+    # Set when another spawn failed or the user pressed Ctrl-C: long waits end at once.
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def first_answer(self) -> float | None:
+        """Monotonic time of the server's first answer, if it answered."""
+        if self.up.seconds is None:
+            return None
+        return self.candidate.started_at + self.up.seconds

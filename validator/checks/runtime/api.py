@@ -40,28 +40,47 @@ def probe_server_api(ctx: RuntimeContext) -> Finding:
     return SERVER_API.passed(f"jupyter_server {version}, jupyterhub-singleuser {hub_header}")
 
 
+# A page every jupyter_server (and classic notebook) serves behind tornado's
+# @web.authenticated, whatever UI is installed: jupyter_server's view handler. A UI's own
+# page ({prefix}lab, {prefix}tree) is missing from a server without one, and the hub's
+# server has no {prefix}login (JupyterHubIdentityProvider registers none).
+AUTH_PROBE_PATH = "view/"
+
+
 def probe_hub_auth(ctx: RuntimeContext) -> Finding:
     """Follow redirects inside the prefix; the last one must leave for the hub's OAuth."""
     candidate, hub_authorize_path = ctx.candidate, ctx.hub.oauth_authorize_path
-    url = candidate.url + "lab"
+    url = candidate.url + AUTH_PROBE_PATH
     hops = []
+    status = None
     for _ in range(4):
         try:
             response = get(url)
         except requests.RequestException as exc:
             return HUB_AUTH.failed(f"GET {urlsplit(url).path} failed: {exc.__class__.__name__}")
+        status = response.status_code
         location = response.headers.get("Location", "")
-        hops.append(f"GET {urlsplit(url).path} -> {response.status_code} {location}".rstrip())
-        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+        hops.append(f"GET {urlsplit(url).path} -> {status} {location}".rstrip())
+        if status not in (301, 302, 303, 307, 308) or not location:
             break
         if urlsplit(location).path.startswith(hub_authorize_path):
-            return HUB_AUTH.passed("unauthenticated requests are redirected to the hub's login")
+            return HUB_AUTH.passed(
+                f"unauthenticated GET {candidate.prefix}{AUTH_PROBE_PATH} is redirected to "
+                "the hub's login"
+            )
         url = urljoin(url, location)
         if not urlsplit(url).path.startswith(candidate.prefix):
             break
+    if status == 404:
+        why = (
+            f"{candidate.prefix}{AUTH_PROBE_PATH}, a page of every jupyter_server, answers "
+            "404: the server does not serve the hub's prefix"
+        )
+    else:
+        why = "the server has its own login or none"
     return HUB_AUTH.failed(
-        "unauthenticated requests are not sent to the hub's OAuth login "
-        f"({hub_authorize_path}): the server has its own login or none",
+        f"unauthenticated requests are not sent to the hub's OAuth login ({hub_authorize_path}): "
+        + why,
         evidence="\n".join(hops),
     )
 
@@ -109,10 +128,11 @@ HUB_AUTH = Check(
     id="hub-auth",
     title="Browsers are sent to the hub to log in",
     stage=Stage.RUNTIME,
-    detection="Unauthenticated GET {prefix}lab, following redirects inside the prefix, must end in a redirect to {hub}/api/oauth2/authorize.",
+    detection="Unauthenticated GET {prefix}view/ (a page every jupyter_server serves behind its login, with or without a UI), following redirects inside the prefix, must end in a redirect to {hub}/api/oauth2/authorize.",
     cause=(
-        "Unauthenticated {prefix}lab must redirect to {hub}/api/oauth2/authorize; a "
-        "plain Jupyter server shows its own login page and users can never get in."
+        "A page of the server asked for without a login must redirect to "
+        "{hub}/api/oauth2/authorize; a plain Jupyter server shows its own login page "
+        "and users can never get in."
     ),
     fix='Start the server with jupyterhub-singleuser: CMD ["jupyterhub-singleuser"]',
     evidence=("dockerspawner docs docker-image.md", "docker-stacks start-notebook"),

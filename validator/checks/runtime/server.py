@@ -7,6 +7,7 @@ answers server-starts, startup-time and listen-address at once.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import docker.errors
@@ -111,27 +112,61 @@ def _startup_time(seconds: float, profile: Profile) -> Finding:
 
 
 def probe_stability(ctx: RuntimeContext) -> Finding:
-    # The window starts once the probes are done: some images die soon after start.
-    return stays_up(ctx.candidate, time.monotonic() + ctx.options.stable_window)
+    # The window counts from the first answer and the other probes ran inside it, so a
+    # good image waits only for what is left of it.
+    first = ctx.first_answer
+    if first is None:
+        return STABILITY.skipped("the server never answered")
+    return stays_up(ctx.candidate, first, first + ctx.options.stable_window, cancel=ctx.cancel)
 
 
-def stays_up(candidate: Candidate, until: float) -> Finding:
-    """Still running and answering at ``until`` (monotonic), or exited before it."""
-    ended = wait_for(StaysUp(candidate), deadline=until)
-    if ended is not None and ended.code is not None:
-        elapsed = time.monotonic() - candidate.started_at
+def stays_up(
+    candidate: Candidate,
+    first_answer: float,
+    until: float,
+    *,
+    cancel: threading.Event | None = None,
+) -> Finding:
+    """Still running and answering at ``until`` (monotonic), or exited before it.
+
+    ``first_answer`` (monotonic) is when the server first answered: the report says how
+    long after it the server was watched.
+    """
+    ended = wait_for(StaysUp(candidate), deadline=until, cancel=cancel)
+    watched = time.monotonic() - first_answer
+    if ended is None:
+        return STABILITY.skipped("the validation was cancelled")
+    if ended.code is not None:
+        logs = candidate.logs()
+        cause = diagnose(logs)
+        message = (
+            f"the container exited with code {ended.code} {watched:.1f} s after its first answer"
+        )
+        last = _last_line(logs)
+        if last:
+            message += f"; its last log line: {last!r}"
+        if cause:
+            message += f"; {cause.cause}"
         return STABILITY.failed(
-            f"the container exited with code {ended.code} {elapsed:.1f} s after start",
-            evidence=tail(candidate.logs()),
+            message, fix=cause.fix if cause else None, evidence=tail(logs) or None
         )
     try:
         response = get(candidate.url + "api")
     except requests.RequestException as exc:
-        return STABILITY.failed(f"the server stopped answering: {exc.__class__.__name__}")
-    window = until - candidate.started_at
+        return STABILITY.failed(
+            f"the server stopped answering {watched:.1f} s after its first answer: "
+            f"{exc.__class__.__name__}"
+        )
     if response.status_code >= 500:
-        return STABILITY.failed(f"the server answers {response.status_code} after {window:.1f} s")
-    return STABILITY.passed(f"still up and answering {window:.1f} s after start")
+        return STABILITY.failed(
+            f"the server answers {response.status_code} {watched:.1f} s after its first answer"
+        )
+    return STABILITY.passed(f"still up and answering {watched:.1f} s after its first answer")
+
+
+def _last_line(logs: str, limit: int = 160) -> str:
+    lines = [line.strip() for line in logs.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""
 
 
 SERVER_STARTS = Check(
@@ -186,8 +221,13 @@ STABILITY = Check(
     id="stability",
     title="The server stays up after it started",
     stage=Stage.RUNTIME,
-    detection="After the probes, the container must still run and answer {prefix}api at the end of the stability window (--stable-window, 3 s by default) counted from its first answer.",
-    cause="Some images start, answer, then die (a wrapper exits, a watchdog kills them).",
+    detection="The container must keep running and still answer {prefix}api at the end of the stability window (--stable-window, 10 s by default) counted from its first answer; the other probes run inside the window.",
+    cause=(
+        "Some images start, answer, then die (a wrapper exits, a post-start task fails, a "
+        "watchdog kills them); a user's first steps (the redirect, loading JupyterLab, "
+        "opening a notebook) take the first ten seconds, so a server that dies in them is "
+        "broken for its user."
+    ),
     fix='Make the server the container\'s main process: end the entrypoint with exec "$@".',
     evidence=("jupyterhub#3018",),
     needs=("server-starts",),

@@ -45,7 +45,7 @@ def test_server_api_nothing_at_the_prefix() -> None:
 
 def test_hub_auth_follows_redirects_inside_the_prefix_to_the_hubs_login() -> None:
     routes = {
-        ("GET", P + "lab"): Answer(302, headers={"Location": P + "oauth_start"}),
+        ("GET", P + "view/"): Answer(302, headers={"Location": P + "oauth_start"}),
         ("GET", P + "oauth_start"): Answer(
             302, headers={"Location": f"{AUTHORIZE}?client_id=jupyterhub-user-x"}
         ),
@@ -54,27 +54,48 @@ def test_hub_auth_follows_redirects_inside_the_prefix_to_the_hubs_login() -> Non
         finding = probe_hub_auth(server.context(PROFILE))
         paths = [s.path for s in server.seen]
     assert finding.status is Status.PASS
-    assert paths == [P + "lab", P + "oauth_start"]
+    assert paths == [P + "view/", P + "oauth_start"]
 
 
 def test_hub_auth_fails_on_the_servers_own_login_page() -> None:
     routes = {
-        ("GET", P + "lab"): Answer(302, headers={"Location": P + "login?next=lab"}),
+        ("GET", P + "view/"): Answer(302, headers={"Location": P + "login?next=view"}),
         ("GET", P + "login"): Answer(200, "<form>password</form>"),
     }
     with CandidateServer(routes) as server:
         finding = probe_hub_auth(server.context(PROFILE))
     assert finding.status is Status.FAIL
     assert AUTHORIZE in finding.message
-    assert finding.evidence == (f"GET {P}lab -> 302 {P}login?next=lab\nGET {P}login -> 200")
+    assert "its own login" in finding.message
+    assert finding.evidence == (f"GET {P}view/ -> 302 {P}login?next=view\nGET {P}login -> 200")
 
 
 def test_hub_auth_stops_at_a_redirect_out_of_the_prefix() -> None:
-    routes = {("GET", P + "lab"): Answer(302, headers={"Location": "/elsewhere/login"})}
+    routes = {("GET", P + "view/"): Answer(302, headers={"Location": "/elsewhere/login"})}
     with CandidateServer(routes) as server:
         finding = probe_hub_auth(server.context(PROFILE))
         assert len(server.seen) == 1
     assert finding.status is Status.FAIL
+
+
+def test_hub_auth_passes_on_a_server_without_a_ui() -> None:
+    # jupyter_server alone has no {prefix}lab; its own view page still sends to the hub.
+    login = f"{AUTHORIZE}?client_id=jupyterhub-user-x&state=s"
+    routes = {("GET", P + "view/"): Answer(302, headers={"Location": login})}
+    with CandidateServer(routes) as server:
+        finding = probe_hub_auth(server.context(PROFILE))
+        paths = [s.path for s in server.seen]
+    assert finding.status is Status.PASS
+    assert paths == [P + "view/"]
+    assert "lab" not in finding.message
+
+
+def test_hub_auth_names_a_prefix_nothing_serves() -> None:
+    with CandidateServer({}) as server:
+        finding = probe_hub_auth(server.context(PROFILE))
+    assert finding.status is Status.FAIL
+    assert "does not serve the hub's prefix" in finding.message
+    assert finding.evidence == f"GET {P}view/ -> 404"
 
 
 def _status(seen: Seen) -> Answer:

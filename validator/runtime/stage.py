@@ -66,7 +66,9 @@ def probe_mode(
     )
     if cancel.is_set():
         return []
-    ctx = RuntimeContext(candidate, hub, profile, options, up, spawn_started=started, cancel=cancel)
+    ctx = RuntimeContext(
+        candidate, hub, profile, options, up, spawn_started=started, cancel=cancel, image=image
+    )
     for check in RUNTIME:
         if cancel.is_set():
             return []

@@ -68,3 +68,8 @@ class Options:
 def describe(name: str) -> str:
     """The description declared next to the default of ``Options.<name>``."""
     return str(Options.__dataclass_fields__[name].metadata["description"])
+
+
+def wait_limit(http_timeout: float, options: Options) -> float:
+    """How long the validator waits for a step the hub would give ``http_timeout``."""
+    return min(float(http_timeout), options.max_wait)

@@ -60,6 +60,7 @@ class CliArgs:
     no_cache: bool = False
     static_only: bool = False
     stable_window: float = 10.0
+    max_wait: float = 300.0
     allow_egress: bool = False
     parallel: int = 1
     keep: bool = False

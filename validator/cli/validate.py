@@ -150,6 +150,14 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
     show_default=True,
     help="Seconds after its first answer the server must keep running (the probes run inside).",
 )
+@click.option(
+    "--max-wait",
+    type=shared.Seconds(1, 86_400),
+    default=Options.max_wait,
+    show_default=True,
+    help="The longest to wait for one step (the version command, the first answer, a "
+    "kernel), whatever the profile's http_timeout allows.",
+)
 @click.option("--allow-egress", is_flag=True, help="Let the candidate reach the internet.")
 @click.option(
     "--parallel",
@@ -191,6 +199,7 @@ def main(
     no_cache: bool,
     static_only: bool,
     stable_window: float,
+    max_wait: float,
     allow_egress: bool,
     parallel: int,
     keep: bool,
@@ -231,6 +240,7 @@ def main(
         no_cache=no_cache,
         static_only=static_only,
         stable_window=stable_window,
+        max_wait=max_wait,
         allow_egress=allow_egress,
         parallel=parallel,
         keep=keep,
@@ -298,6 +308,7 @@ def _run(args: CliArgs) -> int:
         static_only=args.static_only,
         allow_egress=args.allow_egress,
         stable_window=args.stable_window,
+        max_wait=args.max_wait,
         registry=access,
         no_cache=args.no_cache,
         progress=_progress_mode(len(refs), args.parallel),

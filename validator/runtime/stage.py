@@ -22,7 +22,7 @@ from validator.checks.runtime.server import SERVER_STARTS, STABILITY, engine_ref
 from validator.checks.runtime.stopping import STOPS_PROMPTLY
 from validator.findings import Finding
 from validator.image import ImageInfo
-from validator.options import Options
+from validator.options import Options, wait_limit
 from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.sandbox import Sandbox
@@ -62,7 +62,10 @@ def probe_mode(
         return outcomes.findings
 
     up = wait_until_up(
-        candidate, float(profile.http_timeout), ready_banner=READY_BANNER, cancel=cancel
+        candidate,
+        wait_limit(profile.http_timeout, options),
+        ready_banner=READY_BANNER,
+        cancel=cancel,
     )
     if cancel.is_set():
         return []

@@ -17,6 +17,7 @@ from validator.checks.diagnosis import diagnose
 from validator.checks.runtime import RuntimeContext
 from validator.checks.runtime._http import Api
 from validator.findings import Finding
+from validator.options import wait_limit
 
 
 def execute_request(code: str, session: str, username: str = "validator") -> tuple[str, str]:
@@ -78,7 +79,7 @@ def _run_code(
 
 def probe_kernel(ctx: RuntimeContext) -> Finding:
     candidate = ctx.candidate
-    timeout = max(30.0, ctx.profile.http_timeout)
+    timeout = max(30.0, wait_limit(ctx.profile.http_timeout, ctx.options))
     deadline = time.monotonic() + timeout
     api = Api(candidate)
     headers = candidate.auth_headers()

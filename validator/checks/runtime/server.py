@@ -18,6 +18,7 @@ from validator.checks.diagnosis import diagnose
 from validator.checks.runtime import RuntimeContext
 from validator.checks.runtime._http import get
 from validator.findings import Finding
+from validator.options import wait_limit
 from validator.profiles import Profile
 from validator.runtime.spawn import Candidate
 from validator.runtime.tls import tls_cause
@@ -86,14 +87,20 @@ def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
                 evidence=evidence,
             ),
         ], "the server is unreachable"
-    message = f"no answer at {candidate.prefix}api within the hub's http_timeout ({profile.http_timeout} s)"
+    waited = wait_limit(profile.http_timeout, ctx.options)
+    message = f"no answer at {candidate.prefix}api within {waited:.0f} s"
+    if waited < profile.http_timeout:
+        # The platform would keep its user waiting for longer; nobody waits that long.
+        message += f" (the hub would wait {profile.http_timeout} s; --max-wait ends it here)"
+    else:
+        message += " (the hub's http_timeout)"
     if not ctx.hub.contacted:
         message += "; it never contacted the hub API"
     if cause:
         message += f": {cause.cause}"
     findings = [
         SERVER_STARTS.failed(message, fix=cause.fix if cause else None, evidence=evidence),
-        STARTUP_TIME.failed(f"no answer within {profile.http_timeout} s"),
+        STARTUP_TIME.failed(f"no answer within {waited:.0f} s"),
     ]
     if up.listeners:
         shown = ", ".join(str(x) for x in up.listeners)

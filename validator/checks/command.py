@@ -24,6 +24,8 @@ def mode_problem(
 ) -> str | None:
     """Why the spawner cannot build a working command under ``mode``, or None."""
     if mode is CommandMode.IMAGE:
+        if not cmd and not entrypoint:
+            return "the image has neither CMD nor ENTRYPOINT: the image policy has nothing to run"
         # DockerSpawner's get_command is `image Cmd + get_args()`: with no Cmd that is
         # None + list, and the spawn crashes before a container exists. KubeSpawner with
         # cmd unset leaves the pod's command and args empty: the ENTRYPOINT runs as it is.
@@ -44,8 +46,6 @@ def mode_problem(
 def check_command(image: ImageInfo, profile: Profile) -> Finding:
     cmd, entrypoint = tuple(image.cmd or ()), tuple(image.entrypoint or ())
     evidence = f"Cmd: {list(cmd) or None}; Entrypoint: {list(entrypoint) or None}"
-    if not cmd and not entrypoint:
-        return COMMAND.failed("the image has neither CMD nor ENTRYPOINT", evidence=evidence)
     for mode in profile.command_modes:
         problem = mode_problem(cmd, entrypoint, profile.spawner, mode)
         if problem is not None:
@@ -63,9 +63,13 @@ def check_command(image: ImageInfo, profile: Profile) -> Finding:
             f"{list(entrypoint)} as it is",
             evidence=evidence,
         )
+    if entrypoint:
+        return COMMAND.passed(
+            f"no CMD: the policy's command follows the ENTRYPOINT {list(entrypoint)}",
+            evidence=evidence,
+        )
     return COMMAND.passed(
-        f"no CMD: the policy's command follows the ENTRYPOINT {list(entrypoint)}",
-        evidence=evidence,
+        "no CMD or ENTRYPOINT: the command the policy passes runs as it is", evidence=evidence
     )
 
 
@@ -102,7 +106,7 @@ COMMAND = Check(
     stage=Stage.STATIC,
     detection=(
         "Reads Config.Cmd and Config.Entrypoint from the image and judges them under each "
-        "command mode: fails when neither is set; under the image policy when CMD is missing "
+        "command mode: under the image policy fails when neither is set, or when CMD is missing "
         "and the spawner is DockerSpawner (KubeSpawner runs the ENTRYPOINT as it is); under "
         "a policy that passes a command (singleuser, job) when the ENTRYPOINT is "
         "jupyterhub-singleuser itself. An advisory mode's problem only warns."
@@ -113,7 +117,7 @@ COMMAND = Check(
         "sets neither command nor args, so the image's ENTRYPOINT and CMD run as they are. "
         "A spawner that passes a command keeps the ENTRYPOINT, so an ENTRYPOINT of "
         "jupyterhub-singleuser receives that command as arguments. Without CMD and "
-        "ENTRYPOINT no spawner can start the image."
+        "ENTRYPOINT a spawner that uses the image's command has nothing to start."
     ),
     fix='Add to the Dockerfile: CMD ["jupyterhub-singleuser"]',
     evidence=(

@@ -153,14 +153,34 @@ def probe_singleuser(ctx: ExecContext) -> Observed:
     return Observed(tuple(f.with_duration(share) for f in findings))
 
 
+def _evidence_note(why_not: str) -> str:
+    return f" (evidence only: {why_not}; the runtime stage decides)"
+
+
 def evidence_only(finding: Finding, why_not: str) -> Finding:
     """A failure of a run that is not the spawner's command: a warning, not a gate."""
     if finding.status is not Status.FAIL:
         return finding
     return dataclasses.replace(
+        finding, status=Status.WARN, message=finding.message + _evidence_note(why_not)
+    )
+
+
+def confirmed(finding: Finding, why_not: str, server_failure: str) -> Finding | None:
+    """An evidence-only failure the runtime stage bore out, as the failure it names.
+
+    None when ``finding`` was not such a failure. The bare-name run did not gate the
+    spawn; once the image's own command has not started a server either, the missing
+    (or broken) jupyterhub-singleuser is the cause, and the runtime failures repeat it.
+    """
+    note = _evidence_note(why_not)
+    if finding.status is not Status.WARN or not finding.message.endswith(note):
+        return None
+    message = finding.message.removesuffix(note)
+    return dataclasses.replace(
         finding,
-        status=Status.WARN,
-        message=f"{finding.message} (evidence only: {why_not}; the runtime stage decides)",
+        status=Status.FAIL,
+        message=f"{message}; {why_not}, and it did not start a server either: {server_failure}",
     )
 
 
@@ -230,7 +250,12 @@ def interpret(
     code = run.exit_code
     traceback = bool(_IMPORT.search(output))
     missing = _missing_program(output, command) if not traceback else None
-    if missing is not None or (code in (126, 127) and not traceback):
+    # Exit 127 with a shell's "not found" for another program is the entrypoint's own
+    # failure (a tool it calls), not the command's.
+    other_missing = bool(command.entrypoint) and any(
+        _NOT_FOUND.search(line) for line in output.splitlines()
+    )
+    if missing is not None or (code in (126, 127) and not traceback and not other_missing):
         return [
             _not_found(missing or command.program, code, profile, command, evidence),
             *_not_run(f"{missing or command.program} is not there"),

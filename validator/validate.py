@@ -20,7 +20,7 @@ from validator import __version__
 from validator.cache import CacheKey, ResultCache
 from validator.checks import EXEC, RUNTIME, STATIC
 from validator.checks.base import Outcomes
-from validator.checks.singleuser import ExecContext, confirmed, version_command
+from validator.checks.singleuser import ExecContext, confirmed
 from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, fetch, locate
 from validator.options import Options
@@ -133,27 +133,23 @@ def _one_mode(
     # missing) while the image's own command still can: spawn now.
     spawn()
     runtime = spawned[0].result()
-    command = version_command(image, mode)
-    if not command.decisive:
-        borne_out = _borne_out(outcomes.findings, runtime, command.why_not)
-        if borne_out is not None:
-            outcomes = Outcomes(profile, (*EXEC, *RUNTIME), borne_out)
-            outcomes.skip_all(RUNTIME, outcomes.unmet(RUNTIME[0]) or "the server did not start")
-            return outcomes.findings
+    borne_out = _borne_out(outcomes.findings, runtime)
+    if borne_out is not None:
+        outcomes = Outcomes(profile, (*EXEC, *RUNTIME), borne_out)
+        outcomes.skip_all(RUNTIME, outcomes.unmet(RUNTIME[0]) or "the server did not start")
+        return outcomes.findings
     for finding in runtime:
         outcomes.add(finding)
     return outcomes.findings
 
 
-def _borne_out(
-    exec_found: list[Finding], runtime: list[Finding], why_not: str
-) -> list[Finding] | None:
+def _borne_out(exec_found: list[Finding], runtime: list[Finding]) -> list[Finding] | None:
     """The exec findings with their evidence-only failures confirmed, when the server did
     not start either; None when there is nothing to confirm."""
     starts = next((f for f in runtime if f.check_id == RUNTIME[0].id), None)
     if starts is None or starts.status is not Status.FAIL:
         return None
-    found = [confirmed(f, why_not, starts.message) for f in exec_found]
+    found = [confirmed(f, starts.message) for f in exec_found]
     if not any(found):
         return None
     return [new or old for new, old in zip(found, exec_found, strict=True)]

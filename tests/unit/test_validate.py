@@ -49,8 +49,8 @@ def test_an_evidence_only_failure_is_confirmed_when_the_server_did_not_start() -
     why = "the image's CMD ['bash'] does not run jupyterhub-singleuser directly"
     exec_found = [evidence_only(failed(), why)]
     starts = Finding("server-starts", Status.FAIL, "the container exited with code 2")
-    borne = _borne_out(exec_found, [starts], why)
+    borne = _borne_out(exec_found, [starts])
     assert borne is not None and borne[0].status is Status.FAIL
     assert "exited with code 2" in borne[0].message
     up = Finding("server-starts", Status.PASS, "answered 200")
-    assert _borne_out(exec_found, [up], why) is None
+    assert _borne_out(exec_found, [up]) is None

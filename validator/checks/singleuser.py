@@ -145,42 +145,46 @@ def probe_singleuser(ctx: ExecContext) -> Observed:
         give_up_when=_done,
         on_started=ctx.on_started,
     )
-    findings = interpret(run, ctx.profile, timeout=ctx.timeout, command=command)
+    findings, provisional = read_run(run, ctx.profile, timeout=ctx.timeout, command=command)
     if not command.decisive:
         findings = [evidence_only(f, command.why_not) for f in findings]
+    elif provisional:
+        # An ENTRYPOINT that exits before the command answered may have started it in
+        # the background (the server then dies with it): only the spawn can tell.
+        why = "the ENTRYPOINT may have started the command before it exited"
+        findings = [evidence_only(f, why) for f in findings]
     # One container answered all three; its time is shared out evenly.
     share = run.seconds / len(findings)
     return Observed(tuple(f.with_duration(share) for f in findings))
 
 
-def _evidence_note(why_not: str) -> str:
-    return f" (evidence only: {why_not}; the runtime stage decides)"
+_EVIDENCE_NOTE = re.compile(r" \(evidence only: (?P<why>.*); the runtime stage decides\)$")
 
 
 def evidence_only(finding: Finding, why_not: str) -> Finding:
-    """A failure of a run that is not the spawner's command: a warning, not a gate."""
+    """A failure that does not prove the server cannot start: a warning, not a gate."""
     if finding.status is not Status.FAIL:
         return finding
-    return dataclasses.replace(
-        finding, status=Status.WARN, message=finding.message + _evidence_note(why_not)
-    )
+    note = f" (evidence only: {why_not}; the runtime stage decides)"
+    return dataclasses.replace(finding, status=Status.WARN, message=finding.message + note)
 
 
-def confirmed(finding: Finding, why_not: str, server_failure: str) -> Finding | None:
+def confirmed(finding: Finding, server_failure: str) -> Finding | None:
     """An evidence-only failure the runtime stage bore out, as the failure it names.
 
-    None when ``finding`` was not such a failure. The bare-name run did not gate the
-    spawn; once the image's own command has not started a server either, the missing
-    (or broken) jupyterhub-singleuser is the cause, and the runtime failures repeat it.
+    None when ``finding`` was not such a failure. The run did not gate the spawn; once
+    the spawn has not started a server either, what the run saw is the cause, and the
+    runtime failures would only repeat it.
     """
-    note = _evidence_note(why_not)
-    if finding.status is not Status.WARN or not finding.message.endswith(note):
+    note = _EVIDENCE_NOTE.search(finding.message) if finding.status is Status.WARN else None
+    if note is None:
         return None
-    message = finding.message.removesuffix(note)
+    message = finding.message[: note.start()]
     return dataclasses.replace(
         finding,
         status=Status.FAIL,
-        message=f"{message}; {why_not}, and it did not start a server either: {server_failure}",
+        message=f"{message}; {note.group('why')}, and the spawn did not start a server "
+        f"either: {server_failure}",
     )
 
 
@@ -218,6 +222,24 @@ def interpret(
     run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand = _DEFAULT
 ) -> list[Finding]:
     """The three findings from one ``--version`` run, read from what it printed."""
+    return read_run(run, profile, timeout=timeout, command=command)[0]
+
+
+def read_run(
+    run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand = _DEFAULT
+) -> tuple[list[Finding], bool]:
+    """``interpret``, and whether its failure is provisional (the spawn must bear it out)."""
+    findings = _read(run, profile, timeout=timeout, command=command)
+    provisional = findings[0].message.startswith(_ENTRYPOINT_EXITED)
+    return findings, provisional
+
+
+_ENTRYPOINT_EXITED = "the ENTRYPOINT exited"
+
+
+def _read(
+    run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand
+) -> list[Finding]:
     output = run.output
     evidence = tail(output) or None
     asked = " ".join(command.args)
@@ -288,7 +310,7 @@ def interpret(
         said = _last_line(output)
         return [
             INSTALLED.failed(
-                f"the ENTRYPOINT {list(ep)} exited {code} before running '{asked}'"
+                f"{_ENTRYPOINT_EXITED} {code} before '{asked}' answered (ENTRYPOINT {list(ep)})"
                 + (f": {said!r}" if said else " without a message"),
                 fix=_ENTRYPOINT_FIX,
                 evidence=evidence,

@@ -9,6 +9,7 @@ from validator.checks.singleuser import (
     judge_version,
     parse_version,
     printed_version,
+    read_run,
     version_command,
 )
 from validator.findings import Finding, Status
@@ -136,6 +137,10 @@ def test_an_entrypoint_that_refuses_to_start_is_quoted() -> None:
     findings = run_as(RunResult(3, out, 0.4), NEEDS_VAR)
     assert [f.status for f in findings] == [Status.FAIL, Status.SKIP, Status.SKIP]
     assert "ENTRYPOINT" in findings[0].message and "exited 3" in findings[0].message
+    # It may have started the command in the background: the spawn must bear it out.
+    assert read_run(
+        RunResult(3, out, 0.4), PROFILE, timeout=30, command=version_command(NEEDS_VAR, IMAGE)
+    )[1]
     assert "LAB_LICENSE_KEY is not set; refusing to start" in findings[0].message
     assert "import" not in findings[0].message
 
@@ -193,7 +198,7 @@ def test_evidence_only_failures_warn_and_can_be_confirmed() -> None:
     missing = interpret(RunResult(127, "", 0.2), PROFILE, timeout=30, command=command)[0]
     warned = evidence_only(missing, command.why_not)
     assert warned.status is Status.WARN and "evidence only" in warned.message
-    back = confirmed(warned, command.why_not, "the container exited with code 2")
+    back = confirmed(warned, "the container exited with code 2")
     assert back is not None and back.status is Status.FAIL
     assert "evidence only" not in back.message and "exited with code 2" in back.message
-    assert confirmed(missing, command.why_not, "x") is None  # not an evidence-only warning
+    assert confirmed(missing, "x") is None  # not an evidence-only warning

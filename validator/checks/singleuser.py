@@ -131,6 +131,9 @@ class ExecContext:
     mode: CommandMode = CommandMode.IMAGE
     timeout: float = 30.0
     on_started: Callable[[], None] | None = None
+    # Whether a spawn follows that can decide what this run cannot (not with
+    # --static-only: then this run's failures are the best evidence there is).
+    spawn_follows: bool = True
 
 
 def probe_singleuser(ctx: ExecContext) -> Observed:
@@ -146,9 +149,9 @@ def probe_singleuser(ctx: ExecContext) -> Observed:
         on_started=ctx.on_started,
     )
     findings, provisional = read_run(run, ctx.profile, timeout=ctx.timeout, command=command)
-    if not command.decisive:
+    if ctx.spawn_follows and not command.decisive:
         findings = [evidence_only(f, command.why_not) for f in findings]
-    elif provisional:
+    elif ctx.spawn_follows and provisional:
         # An ENTRYPOINT that exits before the command answered may have started it in
         # the background (the server then dies with it): only the spawn can tell.
         why = "the ENTRYPOINT may have started the command before it exited"

@@ -20,6 +20,7 @@ from validator import __version__
 from validator.cache import CacheKey, ResultCache
 from validator.checks import EXEC, RUNTIME, STATIC
 from validator.checks.base import Outcomes
+from validator.checks.command import mode_problem
 from validator.checks.singleuser import ExecContext, confirmed
 from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, fetch, locate
@@ -124,8 +125,11 @@ def _one_mode(
     if spawns is None:
         outcomes.skip_all(RUNTIME, "runtime probes were not asked for")
         return outcomes.findings
-    # The spawn ran ahead; the first runtime check's needs decide whether it counts.
+    # The spawn ran ahead; the first runtime check's needs decide whether it counts,
+    # and a command the spawner cannot even build (DockerSpawner and no CMD) never runs.
     why = outcomes.unmet(RUNTIME[0])
+    if why is None and _unbuildable(image, profile, mode):
+        why = "the spawner cannot build this command (see command)"
     if why is not None:
         cancel.set()
         outcomes.skip_all(RUNTIME, why)
@@ -142,6 +146,11 @@ def _one_mode(
     for finding in runtime:
         outcomes.add(finding)
     return outcomes.findings
+
+
+def _unbuildable(image: ImageInfo, profile: Profile, mode: CommandMode) -> bool:
+    cmd, entrypoint = tuple(image.cmd or ()), tuple(image.entrypoint or ())
+    return mode_problem(cmd, entrypoint, profile.spawner, mode) is not None
 
 
 def _borne_out(exec_found: list[Finding], runtime: list[Finding]) -> list[Finding] | None:

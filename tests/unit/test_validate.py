@@ -8,7 +8,8 @@ from validator.findings import Finding, Status
 from validator.options import Options
 from validator.profiles import CommandMode, load_profile
 from validator.runtime.stage import for_mode
-from validator.validate import _borne_out, exec_timeout
+from validator.image import ImageInfo
+from validator.validate import _borne_out, _unbuildable, exec_timeout
 
 J4N = load_profile("jupyter4nfdi")  # image CMD decides, job API advisory
 DOCKER = load_profile("dockerspawner")
@@ -54,3 +55,15 @@ def test_an_evidence_only_failure_is_confirmed_when_the_server_did_not_start() -
     assert "exited with code 2" in borne[0].message
     up = Finding("server-starts", Status.PASS, "answered 200")
     assert _borne_out(exec_found, [up]) is None
+
+
+def test_a_command_the_spawner_cannot_build_is_not_spawned() -> None:
+    entrypoint_only = ImageInfo(
+        id="sha256:" + "0" * 64,
+        os="linux",
+        architecture="amd64",
+        entrypoint=("jupyterhub-singleuser",),
+    )
+    assert _unbuildable(entrypoint_only, DOCKER, CommandMode.IMAGE)  # no CMD to build from
+    assert not _unbuildable(entrypoint_only, J4N, CommandMode.IMAGE)  # runs it as it is
+    assert _unbuildable(entrypoint_only, J4N, CommandMode.JOB)  # bash -lc becomes its args

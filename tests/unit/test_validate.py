@@ -5,10 +5,10 @@ from __future__ import annotations
 from validator.checks.base import advisory
 from validator.checks.singleuser import INSTALLED, evidence_only
 from validator.findings import Finding, Status
+from validator.image import ImageInfo
 from validator.options import Options
 from validator.profiles import CommandMode, load_profile
 from validator.runtime.stage import for_mode
-from validator.image import ImageInfo
 from validator.validate import _borne_out, _unbuildable, exec_timeout
 
 J4N = load_profile("jupyter4nfdi")  # image CMD decides, job API advisory

@@ -20,15 +20,16 @@ from validator import __version__
 from validator.cache import CacheKey, ResultCache
 from validator.checks import EXEC, RUNTIME, STATIC
 from validator.checks.base import Outcomes
-from validator.checks.singleuser import ExecContext
-from validator.findings import Finding, Report
+from validator.checks.command import mode_problem
+from validator.checks.singleuser import ExecContext, confirmed
+from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, fetch, locate
 from validator.options import Options
-from validator.profiles import Profile
+from validator.profiles import CommandMode, Profile
 from validator.reference import ImageRef, parse_reference
 from validator.registry.progress import observer_for
 from validator.runtime.sandbox import Sandbox
-from validator.runtime.stage import runtime_findings
+from validator.runtime.stage import Spawns, for_mode
 
 log = logging.getLogger(__name__)
 
@@ -40,49 +41,128 @@ def run_user(profile: Profile) -> str | None:
     return f"{profile.uid}:{profile.gid}" if profile.gid is not None else str(profile.uid)
 
 
+def exec_timeout(profile: Profile, options: Options) -> float:
+    """How long a ``--version`` run may take: the hub's http_timeout, within max_wait."""
+    return float(min(profile.http_timeout, options.max_wait))
+
+
 def _exec_and_runtime(
     sandbox: Sandbox, image: ImageInfo, profile: Profile, options: Options, outcomes: Outcomes
 ) -> None:
-    """The version check and the runtime probes, started together.
+    """Each command mode's version check and its runtime probes, all modes at once.
 
-    Importing jupyterhub-singleuser takes seconds, and so does starting the server; both
-    run at once. When the version check fails, the spawn is cancelled and its stage
-    skipped: the first failure is the cause, the rest would repeat it.
+    A mode's exec result gates only that mode's spawn, and only when it proves the
+    server cannot start (the checks' needs say when): an image may fail one policy and
+    still start under another.
     """
-    user = run_user(profile)
-    if options.static_only:
-        _run_exec(ExecContext(sandbox, image, profile, user), outcomes)
-        outcomes.skip_all(RUNTIME, "runtime probes were not asked for")
-        return
-    cancel = threading.Event()
-    spawned: list[Future[list[Finding]]] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    modes = profile.all_command_modes
+    spawns = (
+        None
+        if options.static_only
+        else Spawns(sandbox, image, profile, options, user=run_user(profile))
+    )
+    cancels = {mode: threading.Event() for mode in modes}
+    # Per mode, one thread for its short version container and one for its spawn.
+    checks = ThreadPoolExecutor(max_workers=len(modes))
+    spawning = ThreadPoolExecutor(max_workers=len(modes))
 
-        def spawn() -> None:
-            spawned.append(
-                pool.submit(runtime_findings, sandbox, image, profile, options, user, cancel)
-            )
+    def one(mode: CommandMode) -> list[Finding]:
+        return _one_mode(sandbox, image, profile, options, mode, spawns, spawning, cancels[mode])
 
-        try:
-            # The spawn starts once the version container runs: an image without the
-            # command is judged from the engine's refusal alone, in well under a second.
-            _run_exec(ExecContext(sandbox, image, profile, user, on_started=spawn), outcomes)
-        except BaseException:
+    try:
+        results = list(checks.map(one, modes))
+    except BaseException:
+        for cancel in cancels.values():
             cancel.set()
-            raise
-        # The runtime stage ran ahead; its first check's needs decide whether it counts.
-        why = outcomes.unmet(RUNTIME[0])
-        if why is not None or not spawned:
-            cancel.set()
-            outcomes.skip_all(RUNTIME, why or "jupyterhub-singleuser cannot start")
-            return
-        for finding in spawned[0].result():
+        # No waiting for the workers on Ctrl-C: closing the sandbox removes their
+        # containers, which ends their waits.
+        checks.shutdown(wait=False, cancel_futures=True)
+        spawning.shutdown(wait=False, cancel_futures=True)
+        raise
+    checks.shutdown()
+    spawning.shutdown()
+    for mode, found in zip(modes, results, strict=True):
+        for finding in for_mode(found, profile, mode):
             outcomes.add(finding)
 
 
-def _run_exec(ctx: ExecContext, outcomes: Outcomes) -> None:
-    for check in EXEC:
-        outcomes.run(check, ctx)
+def _one_mode(
+    sandbox: Sandbox,
+    image: ImageInfo,
+    profile: Profile,
+    options: Options,
+    mode: CommandMode,
+    spawns: Spawns | None,
+    pool: ThreadPoolExecutor,
+    cancel: threading.Event,
+) -> list[Finding]:
+    """One mode's exec and runtime findings, unlabelled."""
+    outcomes = Outcomes(profile, (*EXEC, *RUNTIME))
+    spawned: list[Future[list[Finding]]] = []
+
+    def spawn() -> None:
+        if spawns is not None and not spawned:
+            spawned.append(pool.submit(spawns.run, mode, cancel))
+
+    # The spawn starts once the version container runs: an image without the command
+    # is judged from the engine's refusal alone, in well under a second.
+    ctx = ExecContext(
+        sandbox,
+        image,
+        profile,
+        run_user(profile),
+        mode=mode,
+        timeout=exec_timeout(profile, options),
+        on_started=spawn,
+        spawn_follows=spawns is not None,
+    )
+    try:
+        for check in EXEC:
+            outcomes.run(check, ctx)
+    except BaseException:
+        cancel.set()
+        raise
+    if spawns is None:
+        outcomes.skip_all(RUNTIME, "runtime probes were not asked for")
+        return outcomes.findings
+    # The spawn ran ahead; the first runtime check's needs decide whether it counts,
+    # and a command the spawner cannot even build (DockerSpawner and no CMD) never runs.
+    why = outcomes.unmet(RUNTIME[0])
+    if why is None and _unbuildable(image, profile, mode):
+        why = "the spawner cannot build this command (see command)"
+    if why is not None:
+        cancel.set()
+        outcomes.skip_all(RUNTIME, why)
+        return outcomes.findings
+    # A run that is evidence only may not have started a container (the bare name is
+    # missing) while the image's own command still can: spawn now.
+    spawn()
+    runtime = spawned[0].result()
+    borne_out = _borne_out(outcomes.findings, runtime)
+    if borne_out is not None:
+        outcomes = Outcomes(profile, (*EXEC, *RUNTIME), borne_out)
+        outcomes.skip_all(RUNTIME, outcomes.unmet(RUNTIME[0]) or "the server did not start")
+        return outcomes.findings
+    for finding in runtime:
+        outcomes.add(finding)
+    return outcomes.findings
+
+
+def _unbuildable(image: ImageInfo, profile: Profile, mode: CommandMode) -> bool:
+    cmd, entrypoint = tuple(image.cmd or ()), tuple(image.entrypoint or ())
+    return mode_problem(cmd, entrypoint, profile.spawner, mode) is not None
+
+
+def _borne_out(exec_found: list[Finding], runtime: list[Finding]) -> list[Finding] | None:
+    """The exec findings with their evidence-only failures confirmed, when the server did
+    not start either; None when there is nothing to confirm."""
+    starts = next((f for f in runtime if f.check_id == RUNTIME[0].id), None)
+    if starts is None or starts.status is not Status.FAIL:
+        return None
+    found = [confirmed(f, starts.message) for f in exec_found]
+    if not any(found):
+        return None
+    return [new or old for new, old in zip(found, exec_found, strict=True)]
 
 
 def validate(

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from validator.findings import Finding, Status
-from validator.profiles import Profile
+from validator.profiles import CommandMode, Profile
 
 
 class Stage(str, Enum):
@@ -114,6 +114,29 @@ class Check:
 
     def skipped(self, message: str) -> Finding:
         return self.result(Status.SKIP, message)
+
+
+# Who an advisory mode's failure concerns, as its warning names it.
+_CONCERNS = {
+    CommandMode.IMAGE: "starting the image's own command",
+    CommandMode.SINGLEUSER: "a spawner that runs jupyterhub-singleuser",
+    CommandMode.JOB: "the platform's job API (bash -lc)",
+}
+
+
+def advisory(finding: Finding, mode: CommandMode) -> Finding:
+    """A failure under a mode that does not decide the verdict, as the warning it is.
+
+    The platform still uses that mode for something (its job API): the user should hear
+    of it, with the fix, but the interactive server the verdict is about is not affected.
+    """
+    if finding.status is not Status.FAIL:
+        return finding
+    return dataclasses.replace(
+        finding,
+        status=Status.WARN,
+        message=f"{_CONCERNS[mode]} would fail: {finding.message}",
+    )
 
 
 def tail(text: str, lines: int = 12) -> str:

@@ -1,8 +1,10 @@
-"""What the spawner will execute: CMD and ENTRYPOINT."""
+"""What the spawner will execute: CMD and ENTRYPOINT, under each command mode."""
 
 from __future__ import annotations
 
-from validator.checks.base import Check, Stage
+from pathlib import PurePosixPath
+
+from validator.checks.base import Check, Stage, advisory
 from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
@@ -13,17 +15,71 @@ def _shell_form(entrypoint: tuple[str, ...]) -> bool:
     return len(entrypoint) == 3 and entrypoint[0] in shells and entrypoint[1] == "-c"
 
 
-def check_command(image: ImageInfo, profile: Profile) -> Finding:
-    cmd, entrypoint = image.cmd or (), image.entrypoint or ()
-    uses_image_cmd = CommandMode.IMAGE in profile.command_modes
-    if not cmd and not entrypoint:
-        return COMMAND.failed("the image has neither CMD nor ENTRYPOINT")
-    if not cmd and uses_image_cmd and profile.spawner == "dockerspawner":
-        return COMMAND.failed(
-            f"the image has no CMD (ENTRYPOINT {list(entrypoint)}); DockerSpawner needs one"
+def _is_singleuser(program: str) -> bool:
+    return PurePosixPath(program).name == "jupyterhub-singleuser"
+
+
+def mode_problem(
+    cmd: tuple[str, ...], entrypoint: tuple[str, ...], spawner: str, mode: CommandMode
+) -> str | None:
+    """Why the spawner cannot build a working command under ``mode``, or None."""
+    if mode is CommandMode.IMAGE:
+        if not cmd and not entrypoint:
+            return "the image has neither CMD nor ENTRYPOINT: the image policy has nothing to run"
+        # DockerSpawner's get_command is `image Cmd + get_args()`: with no Cmd that is
+        # None + list, and the spawn crashes before a container exists. KubeSpawner with
+        # cmd unset leaves the pod's command and args empty: the ENTRYPOINT runs as it is.
+        if not cmd and spawner == "dockerspawner":
+            return (
+                f"the image has no CMD (ENTRYPOINT {list(entrypoint)}); DockerSpawner builds "
+                "its command from the image CMD and needs one"
+            )
+        return None
+    if entrypoint and _is_singleuser(entrypoint[-1]):
+        return (
+            f"the ENTRYPOINT {list(entrypoint)} is jupyterhub-singleuser itself: the command "
+            "this policy passes becomes its arguments, and it exits"
         )
-    shown = list(cmd) if cmd else f"(none; ENTRYPOINT {list(entrypoint)})"
-    return COMMAND.passed(f"CMD {shown}")
+    return None
+
+
+def check_command(image: ImageInfo, profile: Profile) -> Finding:
+    cmd, entrypoint = tuple(image.cmd or ()), tuple(image.entrypoint or ())
+    evidence = f"Cmd: {list(cmd) or None}; Entrypoint: {list(entrypoint) or None}"
+    for mode in profile.command_modes:
+        problem = mode_problem(cmd, entrypoint, profile.spawner, mode)
+        if problem is not None:
+            return COMMAND.failed(problem, fix=_fix_for(mode), evidence=evidence)
+    for mode in profile.advisory_command_modes:
+        problem = mode_problem(cmd, entrypoint, profile.spawner, mode)
+        if problem is not None:
+            failed = COMMAND.failed(problem, fix=_fix_for(mode), evidence=evidence)
+            return advisory(failed, mode)
+    if cmd:
+        return COMMAND.passed(f"CMD {list(cmd)}", evidence=evidence)
+    if CommandMode.IMAGE in profile.all_command_modes:
+        return COMMAND.passed(
+            f"no CMD: {profile.spawner} with the image's command runs the ENTRYPOINT "
+            f"{list(entrypoint)} as it is",
+            evidence=evidence,
+        )
+    if entrypoint:
+        return COMMAND.passed(
+            f"no CMD: the policy's command follows the ENTRYPOINT {list(entrypoint)}",
+            evidence=evidence,
+        )
+    return COMMAND.passed(
+        "no CMD or ENTRYPOINT: the command the policy passes runs as it is", evidence=evidence
+    )
+
+
+def _fix_for(mode: CommandMode) -> str:
+    if mode is CommandMode.IMAGE:
+        return COMMAND.fix
+    return (
+        "Move jupyterhub-singleuser from the ENTRYPOINT to the CMD, so a command the hub "
+        'passes replaces it:\n  CMD ["jupyterhub-singleuser"]'
+    )
 
 
 def check_entrypoint_form(image: ImageInfo, profile: Profile) -> Finding:
@@ -48,18 +104,28 @@ COMMAND = Check(
     id="command",
     title="The image has a command the spawner can start",
     stage=Stage.STATIC,
-    detection="Reads Config.Cmd and Config.Entrypoint from the image; fails when neither is set, or when CMD is missing and the profile's spawner is DockerSpawner.",
+    detection=(
+        "Reads Config.Cmd and Config.Entrypoint from the image and judges them under each "
+        "command mode: under the image policy fails when neither is set, or when CMD is missing "
+        "and the spawner is DockerSpawner (KubeSpawner runs the ENTRYPOINT as it is); under "
+        "a policy that passes a command (singleuser, job) when the ENTRYPOINT is "
+        "jupyterhub-singleuser itself. An advisory mode's problem only warns."
+    ),
     cause=(
         "DockerSpawner starts the image CMD (it adds its args to it); an image without "
-        "CMD makes the spawn crash before the container exists. Without CMD and "
-        "ENTRYPOINT no spawner can start it."
+        "CMD makes the spawn crash before the container exists. KubeSpawner with cmd unset "
+        "sets neither command nor args, so the image's ENTRYPOINT and CMD run as they are. "
+        "A spawner that passes a command keeps the ENTRYPOINT, so an ENTRYPOINT of "
+        "jupyterhub-singleuser receives that command as arguments. Without CMD and "
+        "ENTRYPOINT a spawner that uses the image's command has nothing to start."
     ),
     fix='Add to the Dockerfile: CMD ["jupyterhub-singleuser"]',
-    evidence=("dockerspawner.py get_command (code)",),
+    evidence=(
+        "dockerspawner.py get_command (code)",
+        "kubespawner.py get_pod_manifest: cmd None leaves the image's command (code)",
+    ),
     probe=check_command,
 )
-
-
 ENTRYPOINT_FORM = Check(
     id="entrypoint-form",
     title="The ENTRYPOINT passes its arguments on",

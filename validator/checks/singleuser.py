@@ -1,25 +1,35 @@
-"""``jupyterhub-singleuser --version`` through the image's ENTRYPOINT.
+"""``--version`` through the image's ENTRYPOINT, as each command policy would run it.
 
-One short container answers three questions: is the command there, does it import,
-and which version is it. ``probe_singleuser`` runs it; ``interpret`` only reads the
-container's result.
+One short container per command mode answers three questions: does the command the
+spawner runs exist, does it import, and which version is it. ``version_command`` says
+what that container runs, ``probe_singleuser`` runs it, and ``interpret`` only reads
+what it printed: the version line, a traceback, or the ENTRYPOINT's own message. The
+exit code alone misleads: an entrypoint may print the version and exit 1 later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from validator.checks.base import Check, Observed, Stage, tail
-from validator.findings import Finding
+from validator.findings import Finding, Status
 from validator.image import ImageInfo
-from validator.profiles import Profile
+from validator.profiles import CommandMode, Profile
 from validator.runtime.sandbox import RunResult, Sandbox
 
+SINGLEUSER = "jupyterhub-singleuser"
+
 _VERSION_LINE = re.compile(r"^\s*v?(\d+)\.(\d+)\.(\d+)(\S*)\s*$")
-_NOT_FOUND = re.compile(r"executable file not found|not found|No such file or directory", re.I)
+_NOT_FOUND = re.compile(
+    r"executable file not found|command not found|not found|No such file or directory", re.I
+)
 _IMPORT = re.compile(r"ImportError|ModuleNotFoundError|Failed to import|Traceback", re.I)
+# The engine names the program it could not execute: exec: "/bin/bash": stat ...
+_ENGINE_PROGRAM = re.compile(r'exec: "([^"]+)"')
 
 
 # Printed by jupyter_server / notebook once they listen: the arguments were ignored.
@@ -40,110 +50,376 @@ def parse_version(output: str) -> tuple[int, int, int] | None:
     return None
 
 
+def printed_version(output: str) -> bool:
+    """A version line with no traceback after it: the command ran and answered."""
+    lines = output.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        if _VERSION_LINE.match(lines[index]):
+            return not _IMPORT.search("\n".join(lines[index + 1 :]))
+    return False
+
+
+def _done(output: str) -> bool:
+    # An entrypoint may keep the container up after its command printed the version
+    # (it backgrounds it, or sleeps): the answer is in, there is no need to wait on.
+    return started_a_server(output) or printed_version(output)
+
+
 def _fix(check: Check, profile: Profile) -> str:
     return check.format(profile).fix
 
 
+def is_singleuser(program: str) -> bool:
+    return PurePosixPath(program).name == SINGLEUSER
+
+
+@dataclass(frozen=True)
+class VersionCommand:
+    """The ``--version`` run that stands for one command mode's start.
+
+    ``args`` replace the image CMD (the ENTRYPOINT stays, as with every spawner).
+    ``decisive``: the run is the command the spawner starts, so its failure proves the
+    server cannot start under this mode; otherwise (the image CMD runs a start script or
+    ``jupyter lab``) the bare-name run is evidence only, and ``why_not`` says so.
+    """
+
+    mode: CommandMode
+    args: tuple[str, ...]
+    program: str  # what the spawner runs, as a message names it
+    entrypoint: tuple[str, ...] = ()
+    decisive: bool = True
+    why_not: str = ""
+
+
+def version_command(image: ImageInfo, mode: CommandMode) -> VersionCommand:
+    """What the spawner would effectively run under ``mode``, asked for its version."""
+    cmd, entrypoint = tuple(image.cmd or ()), tuple(image.entrypoint or ())
+    if mode is CommandMode.SINGLEUSER:
+        return VersionCommand(mode, (SINGLEUSER, "--version"), SINGLEUSER, entrypoint)
+    if mode is CommandMode.JOB:
+        return VersionCommand(
+            mode,
+            ("/bin/bash", "-lc", f"{SINGLEUSER} --version"),
+            f"bash -lc {SINGLEUSER}",
+            entrypoint,
+        )
+    if cmd and is_singleuser(cmd[0]):
+        return VersionCommand(mode, (cmd[0], "--version"), cmd[0], entrypoint)
+    if not cmd and entrypoint and is_singleuser(entrypoint[-1]):
+        # ENTRYPOINT ["jupyterhub-singleuser"] with no CMD: the spawner runs the
+        # ENTRYPOINT as it is, so the only argument to add is --version.
+        return VersionCommand(mode, ("--version",), entrypoint[-1], entrypoint)
+    shown = f"CMD {list(cmd)}" if cmd else f"ENTRYPOINT {list(entrypoint)} (no CMD)"
+    return VersionCommand(
+        mode,
+        (SINGLEUSER, "--version"),
+        SINGLEUSER,
+        entrypoint,
+        decisive=False,
+        why_not=f"the image's {shown} does not run {SINGLEUSER} directly",
+    )
+
+
 @dataclass(frozen=True)
 class ExecContext:
-    """What the exec stage's probe needs: where to run, what, and as whom."""
+    """What one mode's exec probe needs: where to run, what, as whom, for how long."""
 
     sandbox: Sandbox
     image: ImageInfo
     profile: Profile
     user: str | None  # the --user a hub with this profile gives the container
+    mode: CommandMode = CommandMode.IMAGE
+    timeout: float = 30.0
     on_started: Callable[[], None] | None = None
+    # Whether a spawn follows that can decide what this run cannot (not with
+    # --static-only: then this run's failures are the best evidence there is).
+    spawn_follows: bool = True
 
 
 def probe_singleuser(ctx: ExecContext) -> Observed:
-    """One ``jupyterhub-singleuser --version`` container answers all three exec checks."""
-    timeout = float(ctx.profile.http_timeout)
+    """One ``--version`` container answers all three exec checks for one mode."""
+    command = version_command(ctx.image, ctx.mode)
     run = ctx.sandbox.run_to_end(
         ctx.image.id,
-        ["jupyterhub-singleuser", "--version"],
+        list(command.args),
         user=ctx.user,
-        timeout=timeout,
+        timeout=ctx.timeout,
         allow_privilege_escalation=ctx.profile.allow_privilege_escalation,
-        give_up_when=started_a_server,
+        give_up_when=_done,
         on_started=ctx.on_started,
     )
-    findings = interpret(run, ctx.profile, timeout=timeout)
+    findings, provisional = read_run(run, ctx.profile, timeout=ctx.timeout, command=command)
+    if ctx.spawn_follows and not command.decisive:
+        findings = [evidence_only(f, command.why_not) for f in findings]
+    elif ctx.spawn_follows and provisional:
+        # An ENTRYPOINT that exits before the command answered may have started it in
+        # the background (the server then dies with it): only the spawn can tell.
+        why = "the ENTRYPOINT may have started the command before it exited"
+        findings = [evidence_only(f, why) for f in findings]
     # One container answered all three; its time is shared out evenly.
     share = run.seconds / len(findings)
     return Observed(tuple(f.with_duration(share) for f in findings))
 
 
-def interpret(run: RunResult, profile: Profile, *, timeout: float) -> list[Finding]:
-    """The three findings from one ``jupyterhub-singleuser --version`` run."""
+_EVIDENCE_NOTE = re.compile(r" \(evidence only: (?P<why>.*); the runtime stage decides\)$")
+
+
+def evidence_only(finding: Finding, why_not: str) -> Finding:
+    """A failure that does not prove the server cannot start: a warning, not a gate."""
+    if finding.status is not Status.FAIL:
+        return finding
+    note = f" (evidence only: {why_not}; the runtime stage decides)"
+    return dataclasses.replace(finding, status=Status.WARN, message=finding.message + note)
+
+
+def confirmed(finding: Finding, server_failure: str) -> Finding | None:
+    """An evidence-only failure the runtime stage bore out, as the failure it names.
+
+    None when ``finding`` was not such a failure. The run did not gate the spawn; once
+    the spawn has not started a server either, what the run saw is the cause, and the
+    runtime failures would only repeat it.
+    """
+    note = _EVIDENCE_NOTE.search(finding.message) if finding.status is Status.WARN else None
+    if note is None:
+        return None
+    message = finding.message[: note.start()]
+    return dataclasses.replace(
+        finding,
+        status=Status.FAIL,
+        message=f"{message}; started as the hub starts it, it did not serve either: "
+        f"{server_failure}",
+    )
+
+
+_DEFAULT = VersionCommand(CommandMode.SINGLEUSER, (SINGLEUSER, "--version"), SINGLEUSER)
+
+_ENTRYPOINT_FIX = (
+    "The hub gives the container only its own environment (JUPYTERHUB_*): make the "
+    "entrypoint work without anything else, e.g. give what it requires a default\n"
+    "  ENV NAME=value\n"
+    'or skip that step when it is missing, and end the script with: exec "$@"'
+)
+_LOGIN_SHELL_FIX = (
+    "A login shell (bash -l) sets PATH from /etc/profile, which ENV PATH does not change. "
+    "Put the environment on a login shell's PATH:\n"
+    "  RUN echo 'export PATH=/opt/venv/bin:$PATH' > /etc/profile.d/venv.sh\n"
+    "or link the command into a directory /etc/profile keeps:\n"
+    "  RUN ln -s /opt/venv/bin/jupyterhub-singleuser /usr/local/bin/"
+)
+_SELF_ENTRYPOINT_FIX = (
+    "Move jupyterhub-singleuser from the ENTRYPOINT to the CMD, so a command the hub "
+    'passes replaces it:\n  CMD ["jupyterhub-singleuser"]'
+)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _not_run(why: str) -> list[Finding]:
+    return [IMPORTS.skipped(why), VERSION.skipped(why)]
+
+
+def interpret(
+    run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand = _DEFAULT
+) -> list[Finding]:
+    """The three findings from one ``--version`` run, read from what it printed."""
+    return read_run(run, profile, timeout=timeout, command=command)[0]
+
+
+def read_run(
+    run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand = _DEFAULT
+) -> tuple[list[Finding], bool]:
+    """``interpret``, and whether its failure is provisional (the spawn must bear it out)."""
+    findings = _read(run, profile, timeout=timeout, command=command)
+    provisional = findings[0].message.startswith(_ENTRYPOINT_EXITED)
+    return findings, provisional
+
+
+_ENTRYPOINT_EXITED = "the ENTRYPOINT exited"
+
+
+def _read(
+    run: RunResult, profile: Profile, *, timeout: float, command: VersionCommand
+) -> list[Finding]:
     output = run.output
     evidence = tail(output) or None
+    asked = " ".join(command.args)
     if run.start_error is not None:
-        message = run.start_error
-        if _NOT_FOUND.search(message):
-            return [
-                INSTALLED.failed(
-                    "jupyterhub-singleuser was not found on the image's PATH (exit 127)",
-                    fix=_fix(INSTALLED, profile),
-                    evidence=message,
-                ),
-                IMPORTS.skipped("jupyterhub-singleuser is not installed"),
-                VERSION.skipped("jupyterhub-singleuser is not installed"),
-            ]
-        return [
-            INSTALLED.failed(f"the container could not start: {message}", evidence=message),
-            IMPORTS.skipped("the container could not start"),
-            VERSION.skipped("the container could not start"),
-        ]
+        return _refused(run.start_error, profile, command)
+    if printed_version(output):
+        return _answered(run, profile, command, evidence)
     if run.timed_out and started_a_server(output):
         return [
             INSTALLED.failed(
-                "'jupyterhub-singleuser --version' never ran: the ENTRYPOINT ignored its "
-                "arguments and started a server instead",
+                f"'{asked}' never ran: the ENTRYPOINT ignored its arguments and started "
+                "a server instead",
                 fix='End the entrypoint script with: exec "$@"',
                 evidence=evidence,
             ),
-            IMPORTS.skipped("the command did not run"),
-            VERSION.skipped("the command did not run"),
+            *_not_run("the command did not run"),
         ]
     if run.timed_out:
         # Slow, or ignoring its arguments without saying so: the runtime stage, which
         # starts the server as the hub does, tells which.
         return [
             INSTALLED.warned(
-                f"'jupyterhub-singleuser --version' did not finish within {timeout:.0f} s: "
-                "the ENTRYPOINT is slow, or ignores its arguments",
+                f"'{asked}' did not finish within {timeout:.0f} s: the ENTRYPOINT is slow, "
+                "or ignores its arguments",
                 fix='Keep the entrypoint fast and end it with: exec "$@"',
                 evidence=evidence,
             ),
-            IMPORTS.skipped("the command did not finish"),
-            VERSION.skipped("the command did not finish"),
+            *_not_run("the command did not finish"),
         ]
     code = run.exit_code
-    if code in (126, 127) or (
-        code != 0 and _NOT_FOUND.search(output) and not _IMPORT.search(output)
-    ):
+    traceback = bool(_IMPORT.search(output))
+    missing = _missing_program(output, command) if not traceback else None
+    # Exit 127 with a shell's "not found" for another program is the entrypoint's own
+    # failure (a tool it calls), not the command's.
+    other_missing = bool(command.entrypoint) and any(
+        _NOT_FOUND.search(line) for line in output.splitlines()
+    )
+    if missing is not None or (code in (126, 127) and not traceback and not other_missing):
+        return [
+            _not_found(missing or command.program, code, profile, command, evidence),
+            *_not_run(f"{missing or command.program} is not there"),
+        ]
+    ep = command.entrypoint
+    if ep and is_singleuser(ep[-1]) and command.args[0] != "--version":
+        # jupyterhub-singleuser as ENTRYPOINT takes the command the policy passes as
+        # its own arguments ('jupyterhub-singleuser jupyterhub-singleuser') and exits.
         return [
             INSTALLED.failed(
-                f"jupyterhub-singleuser was not found or not executable (exit {code})",
-                fix=_fix(INSTALLED, profile),
+                f"the ENTRYPOINT {list(ep)} is jupyterhub-singleuser itself: the command "
+                f"this policy passes becomes its arguments ('{' '.join((*ep, *command.args))}'),"
+                f" and it exits {code}",
+                fix=_SELF_ENTRYPOINT_FIX,
                 evidence=evidence,
             ),
-            IMPORTS.skipped("jupyterhub-singleuser is not installed"),
-            VERSION.skipped("jupyterhub-singleuser is not installed"),
+            *_not_run("the command cannot run behind this ENTRYPOINT"),
         ]
-    installed = INSTALLED.passed("jupyterhub-singleuser runs through the ENTRYPOINT")
-    if code != 0:
+    if traceback:
         return [
-            installed,
+            INSTALLED.passed(f"{command.program} runs through the ENTRYPOINT"),
             IMPORTS.failed(
-                f"jupyterhub-singleuser --version exited {code}"
-                + (" with an import error" if _IMPORT.search(output) else ""),
+                f"'{asked}' exited {code} with an import error: {_error_line(output)}",
                 evidence=evidence,
             ),
             VERSION.skipped("jupyterhub-singleuser does not start"),
         ]
-    imports = IMPORTS.passed("jupyterhub-singleuser imports")
+    if code != 0 and ep:
+        # No version, no traceback: nothing of Python ran, the entrypoint gave up first.
+        said = _last_line(output)
+        return [
+            INSTALLED.failed(
+                f"{_ENTRYPOINT_EXITED} {code} before '{asked}' answered (ENTRYPOINT {list(ep)})"
+                + (f": {said!r}" if said else " without a message"),
+                fix=_ENTRYPOINT_FIX,
+                evidence=evidence,
+            ),
+            *_not_run("the ENTRYPOINT does not run the command"),
+        ]
+    installed = INSTALLED.passed(f"{command.program} runs through the ENTRYPOINT")
+    if code != 0:
+        return [
+            installed,
+            IMPORTS.failed(f"'{asked}' exited {code}", evidence=evidence),
+            VERSION.skipped("jupyterhub-singleuser does not start"),
+        ]
+    imports = IMPORTS.passed(f"{command.program} imports")
     return [installed, imports, judge_version(parse_version(output), profile, evidence)]
+
+
+def _answered(
+    run: RunResult, profile: Profile, command: VersionCommand, evidence: str | None
+) -> list[Finding]:
+    message = f"{command.program} runs through the ENTRYPOINT"
+    if run.exit_code not in (0, None):
+        # The version was printed; what exits non-zero is the ENTRYPOINT around it. What
+        # that does to a server is for the runtime stage to observe, not to guess here.
+        message += (
+            f"; the container then exited {run.exit_code} (the ENTRYPOINT's doing: the "
+            "runtime stage shows what it does to the server)"
+        )
+    return [
+        INSTALLED.passed(message, evidence=evidence if run.exit_code not in (0, None) else None),
+        IMPORTS.passed(f"{command.program} imports"),
+        judge_version(parse_version(run.output), profile, evidence),
+    ]
+
+
+def _error_line(output: str) -> str:
+    """The exception a traceback ends with, e.g. 'ImportError: ...'."""
+    for line in reversed(output.splitlines()):
+        if re.match(r"^\s*\w+(\.\w+)*(Error|Exception)\b", line):
+            return line.strip()
+    return _last_line(output)
+
+
+def _missing_program(output: str, command: VersionCommand) -> str | None:
+    """The program a shell or the entrypoint said it could not find, if it is ours."""
+    candidates = [SINGLEUSER, command.program, command.args[0]]
+    for line in reversed(output.splitlines()):
+        if not _NOT_FOUND.search(line):
+            continue
+        for name in candidates:
+            if name in line:
+                return name
+        if not command.entrypoint:
+            return command.program
+    return None
+
+
+def _refused(message: str, profile: Profile, command: VersionCommand) -> list[Finding]:
+    """The engine could not execute the container's first program."""
+    named = _ENGINE_PROGRAM.search(message)
+    program = named.group(1) if named else None
+    ep = command.entrypoint
+    if ep and program == ep[0]:
+        return [
+            INSTALLED.failed(
+                f"the ENTRYPOINT {ep[0]} cannot be executed: {message}",
+                fix="Point the ENTRYPOINT at an executable that exists in the image.",
+                evidence=message,
+            ),
+            *_not_run("the ENTRYPOINT cannot run"),
+        ]
+    if _NOT_FOUND.search(message):
+        missing = program or command.args[0]
+        return [
+            _not_found(missing, 127, profile, command, message),
+            *_not_run(f"{missing} is not there"),
+        ]
+    return [
+        INSTALLED.failed(f"the container could not start: {message}", evidence=message),
+        *_not_run("the container could not start"),
+    ]
+
+
+def _not_found(
+    missing: str, code: int | None, profile: Profile, command: VersionCommand, evidence: str | None
+) -> Finding:
+    exit_code = f"exit {code}" if code is not None else "exit 127"
+    if command.mode is CommandMode.JOB and missing == SINGLEUSER:
+        return INSTALLED.failed(
+            f"jupyterhub-singleuser was not found on a login shell's PATH (bash -lc, "
+            f"{exit_code}): a login shell takes PATH from /etc/profile, not from ENV PATH",
+            fix=_LOGIN_SHELL_FIX,
+            evidence=evidence,
+        )
+    if missing != SINGLEUSER and not is_singleuser(missing):
+        return INSTALLED.failed(
+            f"{missing}, which this policy runs, is not in the image ({exit_code})",
+            fix=f"Install {PurePosixPath(missing).name} in the image.",
+            evidence=evidence,
+        )
+    where = "on the image's PATH" if missing == SINGLEUSER else "(the image's command names it)"
+    return INSTALLED.failed(
+        f"{missing} was not found or not executable {where} ({exit_code})",
+        fix=_fix(INSTALLED, profile),
+        evidence=evidence,
+    )
 
 
 def judge_version(
@@ -180,17 +456,24 @@ def judge_version(
 
 INSTALLED = Check(
     id="singleuser-installed",
-    title="jupyterhub-singleuser is on PATH",
+    title="The command the spawner runs is there",
     stage=Stage.EXEC,
     detection=(
-        "Runs `jupyterhub-singleuser --version` through the image's ENTRYPOINT as the "
-        "profile's uid, without network; the engine's 'executable file not found', exit "
-        "126/127, or a server banner instead of a version fail it. No exit within "
-        "http_timeout only warns: the runtime stage tells a slow entrypoint from a broken one."
+        "For each command mode, runs the command the spawner would start, with `--version`, "
+        "through the image's ENTRYPOINT as the profile's uid, without network: image mode "
+        "runs the image CMD's jupyterhub-singleuser by its own path (or the ENTRYPOINT "
+        "alone when it is jupyterhub-singleuser and there is no CMD), singleuser mode the "
+        "bare name, job mode `bash -lc`. The engine's 'executable file not found', exit "
+        "126/127, a shell's 'not found', an ENTRYPOINT that exits before running the "
+        "command (its message is quoted) or a server banner instead of a version fail it. "
+        "When the image CMD is something else (a start script), the bare name is tried as "
+        "evidence only: its failures warn and the runtime stage decides. No exit within "
+        "min(http_timeout, --max-wait) only warns."
     ),
     cause=(
-        "The hub starts jupyterhub-singleuser; if the image lacks JupyterHub, or its "
-        "environment's bin directory is not on PATH, the spawn fails at once."
+        "The hub starts the command its policy names; if the image lacks JupyterHub, its "
+        "environment's bin directory is not on that command's PATH (a login shell resets "
+        "PATH from /etc/profile), or the ENTRYPOINT refuses to run it, the spawn fails at once."
     ),
     fix=(
         "Install JupyterHub with the hub's version and put its bin directory on PATH:\n"
@@ -208,7 +491,7 @@ IMPORTS = Check(
     id="singleuser-imports",
     title="jupyterhub-singleuser imports its server",
     stage=Stage.EXEC,
-    detection="The same run exits non-zero (typically ImportError: no jupyter_server).",
+    detection="The same run prints a traceback (typically ImportError: no jupyter_server) instead of a version; a version line counts as imported whatever the exit code (an ENTRYPOINT may exit non-zero after its command answered).",
     cause=(
         "The jupyterhub package does not depend on a notebook server; without "
         "jupyter_server (or with a broken environment) the command fails on import."

@@ -338,8 +338,10 @@ def sweep(client: docker.DockerClient) -> int:
 
     def labels() -> Iterator[dict[str, str]]:
         flt = {"label": LABEL}
-        for c in client.containers.list(all=True, filters=flt):
-            yield c.labels
+        # Sparse: no inspect per container, which fails when another run removes one
+        # between the listing and the inspect.
+        for c in client.containers.list(all=True, filters=flt, sparse=True):
+            yield c.attrs.get("Labels") or {}
         for n in client.networks.list(filters=flt):
             yield n.attrs.get("Labels") or {}
         for v in client.volumes.list(filters=flt):

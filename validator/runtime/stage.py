@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker.errors
 
 from validator.checks import RUNTIME
-from validator.checks.base import Outcomes
+from validator.checks.base import Outcomes, advisory
 from validator.checks.runtime import RuntimeContext
 from validator.checks.runtime.server import SERVER_STARTS, STABILITY, engine_refused, stays_up
 from validator.checks.runtime.stopping import STOPS_PROMPTLY
@@ -95,26 +95,51 @@ def probe_mode(
     return outcomes.findings
 
 
-def _label(findings: list[Finding], mode: CommandMode) -> list[Finding]:
-    return [dataclasses.replace(f, variant=mode_label(mode)) for f in findings]
+def for_mode(findings: list[Finding], profile: Profile, mode: CommandMode) -> list[Finding]:
+    """One mode's findings as the report shows them: labelled, an advisory mode's as warnings.
+
+    The label is only needed when the profile spawns more than one mode; an advisory
+    mode's failures do not decide the verdict (they concern, e.g., the job API only).
+    """
+    if mode in profile.advisory_command_modes:
+        findings = [advisory(f, mode) for f in findings]
+    if len(profile.all_command_modes) > 1:
+        findings = [dataclasses.replace(f, variant=mode_label(mode)) for f in findings]
+    return findings
 
 
-def runtime_findings(
-    sandbox: Sandbox,
-    image: ImageInfo,
-    profile: Profile,
-    options: Options,
-    user: str | None,
-    cancel: threading.Event | None = None,
-) -> list[Finding]:
-    """Runtime findings for every command mode; [] when cancelled."""
-    cancel = cancel or threading.Event()
-    network = sandbox.network(egress=options.allow_egress)
-    network.reload()
-    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
-    modes = profile.command_modes
+class Spawns:
+    """The runtime stage of one validation: one network, one hub-like spawn per call."""
 
-    def run(mode: CommandMode) -> list[Finding]:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        image: ImageInfo,
+        profile: Profile,
+        options: Options,
+        user: str | None,
+    ) -> None:
+        self.sandbox, self.image, self.profile = sandbox, image, profile
+        self.options, self.user = options, user
+        self._lock = threading.Lock()
+        self._network: tuple[str, str] | None = None  # name, gateway
+
+    def network(self) -> tuple[str, str]:
+        """The candidates' internal network, made by the first spawn that needs it."""
+        with self._lock:
+            if self._network is None:
+                network = self.sandbox.network(egress=self.options.allow_egress)
+                network.reload()
+                gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+                self._network = (str(network.name), str(gateway))
+            return self._network
+
+    def run(self, mode: CommandMode, cancel: threading.Event) -> list[Finding]:
+        """Spawn under ``mode`` and probe; [] when cancelled. Findings are not labelled."""
+        name, gateway = self.network()
+        # A fresh server name per spawn where the platform draws one: the stub hub, the
+        # environment and the probes all see the same one.
+        profile = self.profile.for_spawn()
         # A stub hub per spawn, so "the server contacted the hub" is this server's record.
         token = secrets.token_hex(32)
         with StubHub(
@@ -126,21 +151,36 @@ def runtime_findings(
             internal_ssl=profile.internal_ssl,
         ) as hub:
             return probe_mode(
-                sandbox,
-                image,
+                self.sandbox,
+                self.image,
                 profile,
-                options,
+                self.options,
                 mode,
-                network=network.name,
+                network=name,
                 hub=hub,
                 token=token,
-                user=user,
+                user=self.user,
                 cancel=cancel,
             )
 
-    if len(modes) == 1:
-        return run(modes[0])
-    # Both spawns at once: they share nothing, and it halves the wait.
+
+def runtime_findings(
+    sandbox: Sandbox,
+    image: ImageInfo,
+    profile: Profile,
+    options: Options,
+    user: str | None,
+    cancel: threading.Event | None = None,
+) -> list[Finding]:
+    """Runtime findings for every command mode, advisory ones included; [] when cancelled."""
+    cancel = cancel or threading.Event()
+    spawns = Spawns(sandbox, image, profile, options, user)
+    modes = profile.all_command_modes
+    # All spawns at once: they share nothing, and it cuts the wait.
     with ThreadPoolExecutor(max_workers=len(modes)) as pool:
-        results = list(pool.map(run, modes))
-    return [f for mode, found in zip(modes, results, strict=False) for f in _label(found, mode)]
+        results = list(pool.map(lambda mode: spawns.run(mode, cancel), modes))
+    return [
+        f
+        for mode, found in zip(modes, results, strict=True)
+        for f in for_mode(found, profile, mode)
+    ]

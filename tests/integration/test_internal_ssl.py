@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tests.support.cli import run_cli
+from tests.support.reports import findings_by_id
 from validator.image import ImageInfo
 from validator.profiles import CommandMode, load_profile
 from validator.runtime.hubstub import StubHub
@@ -34,12 +35,7 @@ def _report(image: str, profile: str, tmp_path: Path) -> tuple[int, dict[str, di
     result = run_cli(image, "--profile", profile, "--format", "json", "--output", str(out))
     assert out.exists(), (result.exit_code, result.stderr[-2000:])
     report = json.loads(out.read_text())
-    return result.exit_code, {f["id"]: f for f in report["findings"] if not f.get("variant")}
-
-
-# Failures that have nothing to do with TLS: hub-auth probed {prefix}lab on an image
-# without a UI (issue #11, item 1), fixed in the hub-auth probe itself.
-NOT_TLS = {"server-no-ui": {"hub-auth"}}
+    return result.exit_code, findings_by_id(report)
 
 
 @pytest.mark.parametrize("name", ["good", "good-entrypoint", "server-no-ui"])
@@ -48,8 +44,8 @@ def test_hub_ready_images_pass_over_mutual_tls(
 ) -> None:
     code, findings = _report(build_image(name), "jupyter4nfdi", tmp_path)
     failing = {k: f["message"] for k, f in findings.items() if f["status"] == "fail"}
-    assert set(failing) <= NOT_TLS.get(name, set()), failing
-    assert code == (1 if failing else 0)
+    assert failing == {}
+    assert code == 0
     for check in ("server-starts", "server-api", "token-auth", "kernel-runs", "stability"):
         assert findings[check]["status"] == "pass", findings[check]
 

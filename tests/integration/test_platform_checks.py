@@ -23,6 +23,7 @@ import requests
 from tests.support.cli import run_cli
 from tests.support.images import TEST_LABEL
 from tests.support.registry import TestRegistry
+from tests.support.reports import findings_by_id
 from validator.image import fetch, locate
 from validator.reference import parse_reference
 from validator.registry.client import RegistryAccess
@@ -82,7 +83,9 @@ def findings(image: str, profile: str) -> tuple[int, dict[str, dict[str, Any]]]:
     result = run_cli(image, "--profile", profile, "--format", "json")
     assert result.exit_code in (0, 1), result.stdout + result.stderr
     report = json.loads(result.stdout)
-    return result.exit_code, {f["id"]: f for f in report["findings"] if f["id"] in NEW_CHECKS}
+    return result.exit_code, {
+        i: f for i, f in findings_by_id(report).items() if i in NEW_CHECKS
+    }
 
 
 def test_good_under_jupyter4nfdi_warns_only_for_the_missing_platform_tools(

@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.reports import findings_by_id
 from validator.profiles import load_profile
 from validator.runtime.imagefiles import list_path
 from validator.runtime.sandbox import Sandbox
@@ -35,7 +36,7 @@ def _findings(image: str, profile: str, *args: str) -> tuple[int, dict[str, dict
     result = run_cli(image, "--profile", profile, "--format", "json", *args)
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
-    return result.exit_code, {f["id"]: f for f in report["findings"]}
+    return result.exit_code, findings_by_id(report)
 
 
 def test_another_uid_cannot_write_the_bind_directory(

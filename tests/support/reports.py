@@ -22,3 +22,13 @@ def make_report(
     for finding in findings:
         report.add(finding)
     return report
+
+
+def findings_by_id(report: dict[str, Any], variant: str = "image CMD") -> dict[str, dict[str, Any]]:
+    """A JSON report's findings by check id, for one spawn: the unlabelled (static)
+    findings and those of ``variant``. Profiles with several command modes (jupyter4nfdi:
+    the image CMD and its advisory job mode) report every exec and runtime check once per
+    mode, so a plain ``{id: finding}`` would keep whichever mode came last."""
+    return {
+        f["id"]: f for f in report["findings"] if f.get("variant") in (None, variant)
+    }

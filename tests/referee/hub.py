@@ -168,6 +168,8 @@ class HubOutcome:
     (None: the configuration mounts none, or the server never answered)."""
     seconds_watched: float | None = None
     """From the server's first answer to the last probe that still reached it."""
+    seconds_to_stop: float | None = None
+    """From the hub's stop request to the server being gone (Docker's grace period is 10 s)."""
     config: str = "plain"
     user: str = ""
     server_name: str = ""
@@ -454,6 +456,7 @@ class RealHub:
         problems: list[str] = []
         api_ok = kernel_ok = False
         stayed_up = True
+        stop_seconds: float | None = None
         data_writable: bool | None = None
         watched: float | None = None
         self._delete_user(server.user)
@@ -477,7 +480,7 @@ class RealHub:
                     if stayed_up:
                         watched = time.monotonic() - first_answer
         finally:
-            self._delete_user(server.user)
+            stop_seconds = self._delete_user(server.user)
             self._remove_user_dir(server)
         hub_log = self._log_about(self._log_since(log_offset), server)
         container_log = ""
@@ -504,6 +507,7 @@ class RealHub:
             stayed_up=stayed_up,
             data_writable=data_writable,
             seconds_watched=watched,
+            seconds_to_stop=stop_seconds if spawn.ready else None,
             config=self.config.name,
             user=server.user,
             server_name=server.name,
@@ -602,8 +606,11 @@ class RealHub:
         if self.config.user_dir is not None:
             shutil.rmtree(self._user_dir(server), ignore_errors=True)
 
-    def _probe_user_dir(self, server: _Server, problems: list[str]) -> bool:
-        """Save a file into the user-data directory the way JupyterLab does (contents API)."""
+    def _probe_user_dir(self, server: _Server, problems: list[str]) -> bool | None:
+        """Save a file into the user-data directory the way JupyterLab does (contents API).
+
+        None when the server stopped answering first: that says nothing about the directory.
+        """
         assert self.config.user_dir is not None
         base = f"{self._server_url(server)}/api/contents"
         # The contents root is the server's working directory, which the image decides;
@@ -617,9 +624,12 @@ class RealHub:
                 )
             except requests.RequestException as e:
                 problems.append(f"user dir: listing failed: {e}")
-                return False
+                return None
             if listing.status_code == 200 and listing.json().get("type") == "directory":
                 break
+            if listing.status_code != 404:
+                problems.append(f"user dir: listing gave HTTP {listing.status_code}")
+                return None
         else:
             problems.append(f"user dir: {self.config.user_dir} not visible in the contents API")
             return False
@@ -751,12 +761,17 @@ class RealHub:
             )
         return response
 
-    def _delete_user(self, user: str) -> None:
-        """Stop the user's servers if any, wait for the stops, then delete the user."""
+    def _delete_user(self, user: str) -> float | None:
+        """Stop the user's servers if any, wait for the stops, then delete the user.
+
+        Returns how long the servers took to stop (None: the user had none).
+        """
         response = self._http.get(f"{self.api_url}/users/{user}", timeout=30)
         if response.status_code == 404:
-            return
-        for name in response.json().get("servers") or {}:
+            return None
+        servers = response.json().get("servers") or {}
+        stopping = time.monotonic()
+        for name in servers:
             # Stopping also interrupts a spawn the hub still has pending.
             self.api("DELETE", _Server(user, name).api_path, expect=(202, 204, 400))
         deadline = time.monotonic() + _STOP_TIMEOUT
@@ -767,7 +782,9 @@ class RealHub:
                     f"\n{self.log_tail()}"
                 )
             time.sleep(_POLL_INTERVAL)
+        stopped = time.monotonic() - stopping
         self.api("DELETE", f"users/{user}", expect=(204,))
+        return stopped if servers else None
 
     # -- internals -------------------------------------------------------------
 

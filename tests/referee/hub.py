@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import ipaddress
 import itertools
 import json
@@ -323,6 +324,7 @@ class RealHub:
         self._dir = Path(tempfile.mkdtemp(prefix=f"jhiv-referee-{self.session_id}-"))
         if self.config.internal_ssl:
             self._create_network(client)
+            self._build_move_certs_image(client)
         else:
             self.gateway_ip = bridge_gateway(client)
 
@@ -879,9 +881,8 @@ class RealHub:
                 # use for it; a containerised hub would be reached by its DNS name.
                 ("JupyterHub.trusted_alt_names", [f"IP:{self.gateway_ip}"]),
                 # busybox (DockerSpawner's default for staging the certificates) is
-                # not here and nothing may be pulled; any local image can hold the
-                # volume while the certificates are copied in.
-                ("DockerSpawner.move_certs_image", self._move_certs_image()),
+                # not here and nothing may be pulled; see _build_move_certs_image.
+                ("DockerSpawner.move_certs_image", self._move_certs_tag),
                 # DockerSpawner would connect by container name, which only resolves
                 # inside Docker's networks; this hub runs on the host, so it connects
                 # by address, and each server's certificate names that address.
@@ -889,8 +890,23 @@ class RealHub:
             ]
         return settings
 
-    def _move_certs_image(self) -> str:
-        return os.environ.get("JHIV_ROOT_IMAGE") or "jhiv/debian-root:bookworm"
+    @property
+    def _move_certs_tag(self) -> str:
+        return f"jhiv-referee/move-certs:{self.session_id}"
+
+    def _build_move_certs_image(self, client: docker.DockerClient) -> None:
+        """The image DockerSpawner runs to copy the certificates into their volume.
+
+        DockerSpawner starts it, copies the files in and removes it without force, so
+        its command must be over by then (as busybox's ``sh`` without input is): a
+        slower one fails the spawn with a 409. The session tag and label let
+        close() remove its containers if a spawn was interrupted in between.
+        """
+        root = os.environ.get("JHIV_ROOT_IMAGE") or "jhiv/debian-root:bookworm"
+        dockerfile = f'FROM {root}\nLABEL {REFEREE_LABEL}="{self.session_id}"\nCMD ["true"]\n'
+        client.images.build(
+            fileobj=io.BytesIO(dockerfile.encode()), tag=self._move_certs_tag, rm=True, pull=False
+        )
 
     def _ssl_address_code(self) -> str:
         """Config code giving each server a fixed address that its certificate names.
@@ -1025,15 +1041,23 @@ class RealHub:
     def _remove_volumes_and_network(self) -> None:
         client = self._docker_client()
         # The certificate volumes DockerSpawner creates ("{prefix}ssl-{user}") outlive
-        # their containers.
-        for volume in client.volumes.list(filters={"name": self.container_prefix}):
-            if volume.name.startswith(self.container_prefix):
-                with contextlib.suppress(docker.errors.NotFound):
-                    volume.remove(force=True)
+        # their containers; a container Docker is still removing keeps its volume and
+        # the network busy (409) for a moment.
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        volumes = [
+            v
+            for v in client.volumes.list(filters={"name": self.container_prefix})
+            if v.name.startswith(self.container_prefix)
+        ]
+        for volume in volumes:
+            _remove_when_free(volume.remove, deadline, force=True)
         if self._network is not None:
             with contextlib.suppress(docker.errors.NotFound):
-                client.networks.get(self._network).remove()
+                _remove_when_free(client.networks.get(self._network).remove, deadline)
             self._network = None
+        if self.config.internal_ssl:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                client.images.remove(self._move_certs_tag)
 
     def _container_name(self, server: _Server) -> str:
         """DockerSpawner's name for the server's container (its default name_template)."""
@@ -1079,6 +1103,20 @@ def bridge_gateway(client: docker.DockerClient) -> str:
     raise RefereeError(
         f"cannot tell the gateway of Docker's bridge network from its IPAM config {configs!r}"
     )
+
+
+def _remove_when_free(remove: Any, deadline: float, **kwargs: Any) -> None:
+    """Call ``remove`` until Docker no longer says the object is in use (or the deadline)."""
+    while True:
+        try:
+            remove(**kwargs)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            if e.status_code != 409 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
 
 
 def _free_port(host: str) -> int:

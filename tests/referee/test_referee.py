@@ -141,6 +141,8 @@ CASES: list[Case] = [
         "server-starts",
         "entrypoint-form",
         "command",
+        # The exec stage runs the entrypoint first and may quote it there.
+        "singleuser-installed",
         words="LAB_LICENSE_KEY",
         hub=EXITED,
         spurious=ENTRYPOINT_CHECKS,

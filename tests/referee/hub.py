@@ -8,9 +8,13 @@ exactly as a user would (through the REST API, the image chosen in
 through the proxy and whether a kernel runs code. The validator is right about an
 image when its verdict agrees with that outcome.
 
-The hub is configured like a stock DockerSpawner deployment (image CMD, image
-USER, the default bridge network, default timeouts), because any deviation would
-make the referee judge a different contract than the one real hubs enforce.
+``HubConfig`` says which hub: ``PLAIN`` is a stock DockerSpawner deployment
+(image CMD, image USER, the default bridge network, default timeouts), because
+any deviation would make the referee judge a different contract than the one
+real hubs enforce. ``SSL`` is the same spawner configured the way Jupyter4NFDI
+runs custom images: internal SSL, port 8443, a named server with a random name,
+a user name that is an identity string, and an empty user-data directory
+bind-mounted at ``/home/jovyan/work``.
 
 Manual use::
 
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -30,6 +36,7 @@ import secrets
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -41,17 +48,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+from urllib.parse import quote
 
 import docker
 import docker.errors
+import docker.types
 import requests
 import websocket
 
 from validator.checks.runtime.kernel import execute_request
 
 __all__ = [
+    "CONFIGS",
     "DEFAULT_VENV",
+    "PLAIN",
     "REFEREE_LABEL",
+    "SSL",
+    "HubConfig",
     "HubOutcome",
     "RealHub",
     "RefereeError",
@@ -96,6 +109,41 @@ def default_venv() -> Path:
 
 
 @dataclass(frozen=True)
+class HubConfig:
+    """How the referee's JupyterHub + DockerSpawner is configured; one hub per value."""
+
+    name: str
+    """Short name, used in test ids and the agreement table."""
+    profile: str
+    """The validator profile (a built-in name or a file) that describes this hub."""
+    internal_ssl: bool = False
+    """``JupyterHub.internal_ssl``: every hop (proxy, hub API, servers) is mutual TLS."""
+    port: int | None = None
+    """``DockerSpawner.port``; None keeps its default (8888)."""
+    named_servers: bool = False
+    """Spawn a named server with a fresh random name instead of the default server."""
+    identity_user: bool = False
+    """User names are identity strings (``<hex>@login.example.org``), as on Jupyter4NFDI."""
+    user_dir: str | None = None
+    """Where a fresh, empty host directory is bind-mounted for each spawn (None: no mount)."""
+    user_dir_owner: tuple[int, int] = (1000, 100)
+    user_dir_mode: int = 0o755
+
+
+PLAIN = HubConfig(name="plain", profile="dockerspawner")
+SSL = HubConfig(
+    name="ssl",
+    profile=str(Path(__file__).resolve().parent / "profiles" / "referee-ssl.yaml"),
+    internal_ssl=True,
+    port=8443,
+    named_servers=True,
+    identity_user=True,
+    user_dir="/home/jovyan/work",
+)
+CONFIGS = (PLAIN, SSL)
+
+
+@dataclass(frozen=True)
 class HubOutcome:
     """What a real hub made of one spawn of one image."""
 
@@ -116,6 +164,16 @@ class HubOutcome:
     """Why ``api_ok`` or ``kernel_ok`` is false, in the referee's words."""
     stayed_up: bool = True
     """The server still answered ``/api`` after the stability window (if one was asked)."""
+    data_writable: bool | None = None
+    """A file could be written into the user-data directory through the contents API
+    (None: the configuration mounts none, or the server never answered)."""
+    seconds_watched: float | None = None
+    """From the server's first answer to the last probe that still reached it."""
+    seconds_to_stop: float | None = None
+    """From the hub's stop request to the server being gone (Docker's grace period is 10 s)."""
+    config: str = "plain"
+    user: str = ""
+    server_name: str = ""
     hub_log: str = field(default="", repr=False, compare=False)
     """The hub's log lines written during this spawn."""
     container_log: str = field(default="", repr=False, compare=False)
@@ -123,8 +181,15 @@ class HubOutcome:
 
     @property
     def usable(self) -> bool:
-        """Whether a user would get a working server: ready, reachable and able to run code."""
-        return self.ready and self.api_ok and self.kernel_ok and self.stayed_up
+        """Whether a user would get a working server: ready, reachable, able to run code,
+        still up after the window and, where user data is mounted, able to save there."""
+        return (
+            self.ready
+            and self.api_ok
+            and self.kernel_ok
+            and self.stayed_up
+            and self.data_writable is not False
+        )
 
 
 @dataclass(frozen=True)
@@ -192,6 +257,7 @@ class RealHub:
         self,
         venv: Path | None = None,
         *,
+        config: HubConfig = PLAIN,
         http_timeout: int = 30,
         start_timeout: int = 60,
         slow_spawn_timeout: float = 10.0,
@@ -208,6 +274,7 @@ class RealHub:
         and changing it changes when (even whether) a crash is reported early.
         """
         self.venv = venv or default_venv()
+        self.config = config
         self.http_timeout = http_timeout
         self.start_timeout = start_timeout
         self.slow_spawn_timeout = slow_spawn_timeout
@@ -228,6 +295,9 @@ class RealHub:
         self._http.headers["Authorization"] = f"token {self._token}"
         self._public_url = ""
         self.gateway_ip = ""
+        self._network: str | None = None
+        self._server_addresses: list[str] = []
+        self._hub_port = 0
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -251,13 +321,17 @@ class RealHub:
         """Start the hub and wait until its API answers through the proxy."""
         jupyterhub, chp = self._executables()
         client = self._docker_client()
-        self.gateway_ip = bridge_gateway(client)
-
         self._dir = Path(tempfile.mkdtemp(prefix=f"jhiv-referee-{self.session_id}-"))
+        if self.config.internal_ssl:
+            self._create_network(client)
+            self._build_move_certs_image(client)
+        else:
+            self.gateway_ip = bridge_gateway(client)
+
         public_port = _free_port("127.0.0.1")
         self._public_url = f"http://127.0.0.1:{public_port}"
         config = self._dir / "jupyterhub_config.py"
-        hub_port = _free_port(self.gateway_ip)
+        hub_port = self._hub_port = _free_port(self.gateway_ip)
         config.write_text(
             self._render_config(
                 public_port=public_port,
@@ -311,6 +385,7 @@ class RealHub:
             self._container_logs = None
         try:
             self._remove_containers()
+            self._remove_volumes_and_network()
         except docker.errors.DockerException as e:
             log.warning("Could not remove the containers of referee hub %s: %s", self.session_id, e)
         if self._dir is not None and not self.keep_dir:
@@ -356,37 +431,63 @@ class RealHub:
 
     # -- spawning --------------------------------------------------------------
 
-    def spawn_outcome(self, image: str, user: str, *, stable_window: float = 0.0) -> HubOutcome:
-        """Spawn ``image`` as ``user``, probe it, then stop it and delete the user.
+    def new_user_name(self) -> str:
+        """A user name no other spawn of this hub uses, shaped as the configuration says."""
+        tag = uuid.uuid4().hex
+        if self.config.identity_user:
+            # The shape of a Helmholtz ID: hex groups, then the identity provider's domain.
+            return f"{tag[:8]}-{tag[8:12]}-{tag[12:16]}@login.example.org"
+        return f"referee-{tag[:12]}"
 
-        With ``stable_window``, the server must still answer that many seconds after the
-        probes: a user who got in and then lost the server was not served.
+    def spawn_outcome(
+        self, image: str, user: str | None = None, *, stable_window: float = 0.0
+    ) -> HubOutcome:
+        """Spawn ``image`` as ``user`` (default: a fresh name), probe it, then stop it and
+        delete the user.
+
+        With ``stable_window``, the server must still answer ``stable_window`` seconds
+        after it first answered, the probes running inside that window: a user who got
+        in and then lost the server during their first steps was not served.
+        Spawns of different users may run concurrently on one hub.
         """
         if self._process is None:
             raise RefereeError("the referee hub is not running; use it as a context manager")
+        server = _Server(user or self.new_user_name(), _server_name(self.config))
         started = time.monotonic()
         log_offset = self.log_path.stat().st_size
         problems: list[str] = []
         api_ok = kernel_ok = False
         stayed_up = True
-        self._delete_user(user)
-        self.api("POST", f"users/{user}", expect=(201,))
+        stop_seconds: float | None = None
+        data_writable: bool | None = None
+        watched: float | None = None
+        self._delete_user(server.user)
+        self._prepare_user_dir(server)
+        self.api("POST", f"users/{server.user}", expect=(201,))
         try:
-            spawn = self._spawn(image, user)
+            spawn = self._spawn(image, server)
             # Read before teardown: stopping a failed server adds warnings of its own.
-            spawn_log = self._log_since(log_offset)
+            spawn_log = self._log_about(self._log_since(log_offset), server)
             if spawn.ready:
-                api_ok = self._probe_api(user, problems)
-                kernel_ok = self._probe_kernel(user, problems)
+                api_ok = self._probe_api(server, problems)
+                first_answer = time.monotonic()
+                kernel_ok = self._probe_kernel(server, problems)
+                if self.config.user_dir is not None and api_ok:
+                    data_writable = self._probe_user_dir(server, problems)
+                if api_ok:
+                    watched = time.monotonic() - first_answer
                 if stable_window > 0 and api_ok:
-                    time.sleep(stable_window)
-                    stayed_up = self._probe_api(user, problems)
+                    time.sleep(max(0.0, first_answer + stable_window - time.monotonic()))
+                    stayed_up = self._probe_api(server, problems)
+                    if stayed_up:
+                        watched = time.monotonic() - first_answer
         finally:
-            self._delete_user(user)
-        hub_log = self._log_since(log_offset)
+            stop_seconds = self._delete_user(server.user)
+            self._remove_user_dir(server)
+        hub_log = self._log_about(self._log_since(log_offset), server)
         container_log = ""
         if self._container_logs is not None:
-            container_log = self._container_logs.take(f"{self.container_prefix}-{user}")
+            container_log = self._container_logs.take(self._container_name(server))
         failure = spawn.failure
         if not spawn.ready and (failure is None or failure in _GENERIC_MESSAGES):
             # Some failures reach the API client only as a generic 500; the
@@ -406,38 +507,45 @@ class RealHub:
             seconds_total=time.monotonic() - started,
             problems=tuple(problems),
             stayed_up=stayed_up,
+            data_writable=data_writable,
+            seconds_watched=watched,
+            seconds_to_stop=stop_seconds if spawn.ready else None,
+            config=self.config.name,
+            user=server.user,
+            server_name=server.name,
             hub_log=hub_log,
             container_log=container_log,
         )
 
-    def _spawn(self, image: str, user: str) -> _SpawnResult:
+    def _spawn(self, image: str, server: _Server) -> _SpawnResult:
         # The hub's spawn request itself waits up to slow_spawn_timeout: a spawn
         # that finishes (or fails) sooner is answered right away, and at the
         # deadline the hub checks whether the container already exited. Only past
         # that does the progress stream have anything more to tell.
         requested = time.monotonic()
         response = self._http.post(
-            f"{self.api_url}/users/{user}/server",
+            f"{self.api_url}/{server.api_path}",
             json={"image": image},
             timeout=self.slow_spawn_timeout + self.start_timeout + self.http_timeout,
         )
         if response.status_code == 201:
             return _SpawnResult(True, None, time.monotonic() - requested)
         if response.status_code != 202:
-            return _SpawnResult(False, self._failure_message(user, response), None)
+            return _SpawnResult(False, self._failure_message(server, response), None)
         deadline = requested + self.start_timeout + self.http_timeout + 30
-        event = self._follow_progress(user, deadline)
+        event = self._follow_progress(server, deadline)
         if event.get("ready"):
             return _SpawnResult(True, None, time.monotonic() - requested)
         if event.get("failed"):
             return _SpawnResult(False, str(event.get("message") or "Spawn failed"), None)
         # The stream ended without a verdict: ask the user model as a last resort.
-        server = self.api("GET", f"users/{user}").json().get("servers", {}).get("")
-        if server and server.get("ready"):
+        model = self.api("GET", f"users/{server.user}").json().get("servers", {})
+        state = model.get(server.name)
+        if state and state.get("ready"):
             return _SpawnResult(True, None, time.monotonic() - requested)
         return _SpawnResult(False, None, None)
 
-    def _failure_message(self, user: str, response: requests.Response) -> str:
+    def _failure_message(self, server: _Server, response: requests.Response) -> str:
         """The hub's words for a refused spawn request.
 
         An exception from the spawner reaches the API client only as a bare
@@ -448,20 +556,20 @@ class RealHub:
         message stands.
         """
         fallback = _hub_message(response)
-        event = self._follow_progress(user, time.monotonic() + 2, read_timeout=2)
+        event = self._follow_progress(server, time.monotonic() + 2, read_timeout=2)
         if event.get("failed") and event.get("message"):
             return str(event["message"])
         return fallback
 
     def _follow_progress(
-        self, user: str, deadline: float, read_timeout: float = 20
+        self, server: _Server, deadline: float, read_timeout: float = 20
     ) -> dict[str, Any]:
         """Read the spawn's event stream until it says ready or failed; return that event."""
         last: dict[str, Any] = {}
         with (
             contextlib.suppress(requests.RequestException),
             self._http.get(
-                f"{self.api_url}/users/{user}/server/progress",
+                f"{self.api_url}/{server.api_path}/progress",
                 stream=True,
                 # The hub writes a keepalive every 8 s, so a longer silence means a dead stream.
                 timeout=(5, read_timeout),
@@ -473,22 +581,87 @@ class RealHub:
             for line in response.iter_lines(decode_unicode=True):
                 if line and line.startswith("data:"):
                     last = json.loads(line.removeprefix("data:"))
-                    log.debug("Spawn progress for %s: %s", user, last.get("message"))
+                    log.debug("Spawn progress for %s: %s", server.user, last.get("message"))
                     if last.get("ready") or last.get("failed"):
                         return last
                 if time.monotonic() > deadline:
                     break
         return last
 
+    # -- user data -------------------------------------------------------------
+
+    def _user_dir(self, server: _Server) -> Path:
+        assert self._dir is not None
+        return self._dir / "userdata" / server.name
+
+    def _prepare_user_dir(self, server: _Server) -> None:
+        # What the platform gives a user: a directory that already exists (so Docker
+        # does not create it as root), empty, owned by the default images' user.
+        if self.config.user_dir is None:
+            return
+        path = self._user_dir(server)
+        path.mkdir(parents=True)
+        os.chown(path, *self.config.user_dir_owner)
+        path.chmod(self.config.user_dir_mode)
+
+    def _remove_user_dir(self, server: _Server) -> None:
+        if self.config.user_dir is not None:
+            shutil.rmtree(self._user_dir(server), ignore_errors=True)
+
+    def _probe_user_dir(self, server: _Server, problems: list[str]) -> bool | None:
+        """Save a file into the user-data directory the way JupyterLab does (contents API).
+
+        None when the server stopped answering first: that says nothing about the directory.
+        """
+        assert self.config.user_dir is not None
+        base = f"{self._server_url(server)}/api/contents"
+        # The contents root is the server's working directory, which the image decides;
+        # find the mount among the paths it can have below that root.
+        parts = self.config.user_dir.strip("/").split("/")
+        for start in range(len(parts)):
+            relative = quote("/".join(parts[start:]))
+            try:
+                listing = self._http.get(
+                    f"{base}/{relative}", params={"content": "0"}, timeout=_PROBE_TIMEOUT
+                )
+            except requests.RequestException as e:
+                problems.append(f"user dir: listing failed: {e}")
+                return None
+            if listing.status_code == 200 and listing.json().get("type") == "directory":
+                break
+            if listing.status_code != 404:
+                problems.append(f"user dir: listing gave HTTP {listing.status_code}")
+                return None
+        else:
+            problems.append(f"user dir: {self.config.user_dir} not visible in the contents API")
+            return False
+        name = f"referee-{uuid.uuid4().hex[:8]}.txt"
+        try:
+            response = self._http.put(
+                f"{base}/{relative}/{name}",
+                json={"type": "file", "format": "text", "content": "written by the referee\n"},
+                timeout=_PROBE_TIMEOUT,
+            )
+        except requests.RequestException as e:
+            problems.append(f"user dir: save failed: {e}")
+            return False
+        if response.status_code not in (200, 201):
+            problems.append(
+                f"user dir: saving {relative}/{name} gave HTTP {response.status_code}"
+                f" ({_hub_message(response)})"
+            )
+            return False
+        return True
+
     # -- probes ----------------------------------------------------------------
 
-    def _server_url(self, user: str) -> str:
-        return f"{self._public_url}/user/{user}"
+    def _server_url(self, server: _Server) -> str:
+        return f"{self._public_url}{server.url_path}"
 
-    def _probe_api(self, user: str, problems: list[str]) -> bool:
+    def _probe_api(self, server: _Server, problems: list[str]) -> bool:
         try:
             response = self._http.get(
-                f"{self._server_url(user)}/api", timeout=_PROBE_TIMEOUT, allow_redirects=False
+                f"{self._server_url(server)}/api", timeout=_PROBE_TIMEOUT, allow_redirects=False
             )
         except requests.RequestException as e:
             problems.append(f"api: request failed: {e}")
@@ -509,8 +682,8 @@ class RealHub:
             return False
         return True
 
-    def _probe_kernel(self, user: str, problems: list[str]) -> bool:
-        kernels = f"{self._server_url(user)}/api/kernels"
+    def _probe_kernel(self, server: _Server, problems: list[str]) -> bool:
+        kernels = f"{self._server_url(server)}/api/kernels"
         try:
             response = self._http.post(kernels, json={"name": "python3"}, timeout=_PROBE_TIMEOUT)
         except requests.RequestException as e:
@@ -590,23 +763,30 @@ class RealHub:
             )
         return response
 
-    def _delete_user(self, user: str) -> None:
-        """Stop the user's server if any, wait for the stop, then delete the user."""
+    def _delete_user(self, user: str) -> float | None:
+        """Stop the user's servers if any, wait for the stops, then delete the user.
+
+        Returns how long the servers took to stop (None: the user had none).
+        """
         response = self._http.get(f"{self.api_url}/users/{user}", timeout=30)
         if response.status_code == 404:
-            return
-        if response.json().get("servers"):
+            return None
+        servers = response.json().get("servers") or {}
+        stopping = time.monotonic()
+        for name in servers:
             # Stopping also interrupts a spawn the hub still has pending.
-            self.api("DELETE", f"users/{user}/server", expect=(202, 204, 400))
-            deadline = time.monotonic() + _STOP_TIMEOUT
-            while self.api("GET", f"users/{user}").json().get("servers"):
-                if time.monotonic() > deadline:
-                    raise RefereeError(
-                        f"server of {user!r} still there {_STOP_TIMEOUT:.0f} s after stopping"
-                        f"\n{self.log_tail()}"
-                    )
-                time.sleep(_POLL_INTERVAL)
+            self.api("DELETE", _Server(user, name).api_path, expect=(202, 204, 400))
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while self.api("GET", f"users/{user}").json().get("servers"):
+            if time.monotonic() > deadline:
+                raise RefereeError(
+                    f"server of {user!r} still there {_STOP_TIMEOUT:.0f} s after stopping"
+                    f"\n{self.log_tail()}"
+                )
+            time.sleep(_POLL_INTERVAL)
+        stopped = time.monotonic() - stopping
         self.api("DELETE", f"users/{user}", expect=(204,))
+        return stopped if servers else None
 
     # -- internals -------------------------------------------------------------
 
@@ -648,38 +828,140 @@ class RealHub:
                 [{"name": SERVICE_NAME, "scopes": SERVICE_SCOPES, "services": [SERVICE_NAME]}],
             ),
             ("ConfigurableHTTPProxy.command", [str(chp)]),
-            ("ConfigurableHTTPProxy.api_url", f"http://127.0.0.1:{proxy_api_port}"),
+            ("ConfigurableHTTPProxy.api_url", f"{self._scheme}://127.0.0.1:{proxy_api_port}"),
             ("ConfigurableHTTPProxy.auth_token", secrets.token_hex(32)),
             ("ConfigurableHTTPProxy.pid_file", str(self._dir / "proxy.pid")),
             ("Spawner.http_timeout", self.http_timeout),
             ("Spawner.start_timeout", self.start_timeout),
             # cmd stays at DockerSpawner's default (None: the image's CMD) and no
             # user is forced: the image's own CMD and USER are what is judged.
-            ("DockerSpawner.network_name", "bridge"),
+            ("DockerSpawner.network_name", self._network or "bridge"),
             ("DockerSpawner.use_internal_ip", True),
             ("DockerSpawner.remove", True),
             ("DockerSpawner.allowed_images", "*"),
             # No registry is reachable: a missing image must fail, never pull.
             ("DockerSpawner.pull_policy", "never"),
             ("DockerSpawner.prefix", self.container_prefix),
-            ("DockerSpawner.extra_create_kwargs", {"labels": {REFEREE_LABEL: self.session_id}}),
         ]
+        settings += self._config_settings()
         lines = [
             "# Written by tests/referee/hub.py for one referee session.",
             "c = get_config()  # noqa",
         ]
         lines += [f"c.{name} = {value!r}" for name, value in settings]
+        if self.config.internal_ssl:
+            lines.append(self._ssl_address_code())
+        else:
+            lines.append(f"c.DockerSpawner.extra_create_kwargs = {{'labels': {self._labels()!r}}}")
         return "\n".join(lines) + "\n"
+
+    def _labels(self) -> dict[str, str]:
+        return {REFEREE_LABEL: self.session_id}
+
+    @property
+    def _scheme(self) -> str:
+        return "https" if self.config.internal_ssl else "http"
+
+    def _config_settings(self) -> list[tuple[str, object]]:
+        """The settings that make this hub the configuration it is."""
+        assert self._dir is not None
+        settings: list[tuple[str, object]] = []
+        if self.config.port is not None:
+            settings.append(("DockerSpawner.port", self.config.port))
+        if self.config.named_servers:
+            settings.append(("JupyterHub.allow_named_servers", True))
+        if self.config.user_dir is not None:
+            # One host directory per spawn, named after the (random) server name.
+            source = f"{self._dir / 'userdata'}/{{servername}}"
+            settings.append(("DockerSpawner.volumes", {source: self.config.user_dir}))
+        if self.config.internal_ssl:
+            settings += [
+                ("JupyterHub.internal_ssl", True),
+                # The hub's certificate must name the address servers and the proxy
+                # use for it; a containerised hub would be reached by its DNS name.
+                ("JupyterHub.trusted_alt_names", [f"IP:{self.gateway_ip}"]),
+                # busybox (DockerSpawner's default for staging the certificates) is
+                # not here and nothing may be pulled; see _build_move_certs_image.
+                ("DockerSpawner.move_certs_image", self._move_certs_tag),
+                # DockerSpawner would connect by container name, which only resolves
+                # inside Docker's networks; this hub runs on the host, so it connects
+                # by address, and each server's certificate names that address.
+                ("DockerSpawner.use_internal_hostname", False),
+            ]
+        return settings
+
+    @property
+    def _move_certs_tag(self) -> str:
+        return f"jhiv-referee/move-certs:{self.session_id}"
+
+    def _build_move_certs_image(self, client: docker.DockerClient) -> None:
+        """The image DockerSpawner runs to copy the certificates into their volume.
+
+        DockerSpawner starts it, copies the files in and removes it without force, so
+        its command must be over by then (as busybox's ``sh`` without input is): a
+        slower one fails the spawn with a 409. The session tag and label let
+        close() remove its containers if a spawn was interrupted in between.
+        """
+        root = os.environ.get("JHIV_ROOT_IMAGE") or "jhiv/debian-root:bookworm"
+        dockerfile = f'FROM {root}\nLABEL {REFEREE_LABEL}="{self.session_id}"\nCMD ["true"]\n'
+        client.images.build(
+            fileobj=io.BytesIO(dockerfile.encode()), tag=self._move_certs_tag, rm=True, pull=False
+        )
+
+    def _ssl_address_code(self) -> str:
+        """Config code giving each server a fixed address that its certificate names.
+
+        JupyterHub signs a server's certificate before the container exists, so the
+        address must be chosen first: each spawn takes the next one from this
+        network's pool (fixed addresses need a network with its own subnet).
+        """
+        return "\n".join(
+            [
+                "import itertools",
+                f"_addresses = itertools.cycle({self._server_addresses!r})",
+                "_assigned = {}",
+                "def _address(spawner):",
+                "    key = (spawner.user.name, spawner.name)",
+                "    if key not in _assigned:",
+                "        _assigned[key] = next(_addresses)",
+                "    return _assigned[key]",
+                "def _alt_names(spawner):",
+                "    return ['IP:' + _address(spawner)]",
+                "def _create_kwargs(spawner):",
+                "    return {",
+                f"        'labels': {self._labels()!r},",
+                "        'networking_config': {'EndpointsConfig': {",
+                f"            {self._network!r}: {{'IPAMConfig': {{'IPv4Address': _address(spawner)}}}},",
+                "        }},",
+                "    }",
+                "c.DockerSpawner.ssl_alt_names = _alt_names",
+                "c.DockerSpawner.extra_create_kwargs = _create_kwargs",
+            ]
+        )
 
     def _wait_for_hub_api(self, started: float, hub_port: int) -> None:
         # Ask the hub itself first: the proxy comes up before the hub has added
         # its route, and every request it cannot route adds an error and a
         # stack trace to the log that diagnostics will later have to read past.
         deadline = started + _HUB_STARTUP_TIMEOUT
-        self._wait_for_200(f"http://{self.gateway_ip}:{hub_port}/hub/api/", deadline)
+        direct: dict[str, Any] = {}
+        if self.config.internal_ssl:
+            # The hub admits only clients with a certificate from its own CAs.
+            assert self._dir is not None
+            certs = self._dir / "internal-ssl"
+            direct = {
+                "verify": str(certs / "hub-ca_trust.crt"),
+                "cert": (
+                    str(certs / "hub-internal" / "hub-internal.crt"),
+                    str(certs / "hub-internal" / "hub-internal.key"),
+                ),
+            }
+        self._wait_for_200(
+            f"{self._scheme}://{self.gateway_ip}:{hub_port}/hub/api/", deadline, **direct
+        )
         self._wait_for_200(f"{self.api_url}/", deadline)
 
-    def _wait_for_200(self, url: str, deadline: float) -> None:
+    def _wait_for_200(self, url: str, deadline: float, **tls: Any) -> None:
         assert self._process is not None
         last = "no answer yet"
         while time.monotonic() < deadline:
@@ -689,8 +971,8 @@ class RealHub:
                     f" its log ends with:\n{self.log_tail()}"
                 )
             try:
-                response = self._http.get(url, timeout=2)
-            except requests.RequestException as e:
+                response = self._http.get(url, timeout=2, **tls)
+            except (requests.RequestException, OSError) as e:
                 last = str(e)
             else:
                 if response.status_code == 200:
@@ -731,6 +1013,73 @@ class RealHub:
                 if e.status_code != 409:  # removal already in progress
                     raise
 
+    def _create_network(self, client: docker.DockerClient) -> None:
+        """A bridge network of this session's own, with a subnet Docker chose as free.
+
+        Fixed addresses need a subnet given at creation, so a first network only
+        asks Docker for a free subnet, and the real one is created with it.
+        """
+        name = f"{self.container_prefix}-net"
+        probe = client.networks.create(f"{name}-probe", driver="bridge", labels=self._labels())
+        try:
+            probe.reload()
+            config = probe.attrs["IPAM"]["Config"][0]
+            subnet = ipaddress.ip_network(config["Subnet"])
+        finally:
+            probe.remove()
+        hosts = subnet.hosts()
+        gateway = str(next(hosts))
+        ipam = docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=gateway)]
+        )
+        client.networks.create(name, driver="bridge", ipam=ipam, labels=self._labels())
+        self._network = name
+        self.gateway_ip = gateway
+        # Leave the low addresses to Docker's own allocation (the cert-staging container).
+        self._server_addresses = [str(a) for a in itertools.islice(hosts, 50, 250)]
+
+    def _remove_volumes_and_network(self) -> None:
+        client = self._docker_client()
+        # The certificate volumes DockerSpawner creates ("{prefix}ssl-{user}") outlive
+        # their containers; a container Docker is still removing keeps its volume and
+        # the network busy (409) for a moment.
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        volumes = [
+            v
+            for v in client.volumes.list(filters={"name": self.container_prefix})
+            if v.name.startswith(self.container_prefix)
+        ]
+        for volume in volumes:
+            _remove_when_free(volume.remove, deadline, force=True)
+        if self._network is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                _remove_when_free(client.networks.get(self._network).remove, deadline)
+            self._network = None
+        if self.config.internal_ssl:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                client.images.remove(self._move_certs_tag)
+
+    def _container_name(self, server: _Server) -> str:
+        """DockerSpawner's name for the server's container (its default name_template)."""
+        name = f"{self.container_prefix}-{_docker_escape(server.user)}"
+        return f"{name}--{_docker_escape(server.name)}" if server.name else name
+
+    def _log_about(self, hub_log: str, server: _Server) -> str:
+        """The lines of ``hub_log`` about this spawn, with their continuation lines.
+
+        Other spawns may run at the same time; a line that names neither the user
+        nor the container belongs to one of them (or to none).
+        """
+        needles = (server.user, _docker_escape(server.user), self._container_name(server))
+        kept: list[str] = []
+        keep = False
+        for line in hub_log.splitlines(keepends=True):
+            if line.startswith("["):
+                keep = any(n in line for n in needles)
+            if keep:
+                kept.append(line)
+        return "".join(kept)
+
     def _log_since(self, offset: int) -> str:
         with self.log_path.open("rb") as f:
             f.seek(offset)
@@ -756,10 +1105,59 @@ def bridge_gateway(client: docker.DockerClient) -> str:
     )
 
 
+def _remove_when_free(remove: Any, deadline: float, **kwargs: Any) -> None:
+    """Call ``remove`` until Docker no longer says the object is in use (or the deadline)."""
+    while True:
+        try:
+            remove(**kwargs)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            if e.status_code != 409 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class _Server:
+    """One user's server, as the hub's API and URLs name it."""
+
+    user: str
+    name: str = ""
+
+    @property
+    def api_path(self) -> str:
+        if self.name:
+            return f"users/{self.user}/servers/{self.name}"
+        return f"users/{self.user}/server"
+
+    @property
+    def url_path(self) -> str:
+        # JupyterHub keeps "@" and "~" in user URLs (jupyterhub/utils.py url_escape_path).
+        path = f"/user/{quote(self.user, safe='@~')}"
+        return f"{path}/{quote(self.name, safe='@~')}" if self.name else path
+
+
+def _server_name(config: HubConfig) -> str:
+    """A named server's name as Jupyter4NFDI makes it: 32 characters, a letter, then hex."""
+    if not config.named_servers:
+        return ""
+    return secrets.choice(string.ascii_lowercase) + secrets.token_hex(16)[:31]
+
+
+def _docker_escape(text: str) -> str:
+    """DockerSpawner's escaping of names for Docker objects (escapism, safe [a-z0-9], '-')."""
+    safe = set(string.ascii_lowercase + string.digits)
+    return "".join(
+        c if c in safe else "".join(f"-{b:02x}" for b in c.encode()) for c in text
+    ).lower()
 
 
 def _hub_message(response: requests.Response) -> str:
@@ -805,14 +1203,21 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="write the hub's and the container's log of each spawn to DIR/<n>.{hub,container}.log",
     )
+    parser.add_argument(
+        "--config",
+        choices=[c.name for c in CONFIGS],
+        default=PLAIN.name,
+        help="which referee hub (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    config = next(c for c in CONFIGS if c.name == args.config)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
-    with RealHub() as hub:
+    with RealHub(config=config) as hub:
         print(json.dumps({"hub_startup_seconds": round(hub.startup_seconds or 0, 2)}))
         for n, image in enumerate(args.images):
-            outcome = hub.spawn_outcome(image, f"referee{n}")
+            outcome = hub.spawn_outcome(image, stable_window=10.0)
             if args.log_dir:
                 (args.log_dir / f"{n}.hub.log").write_text(outcome.hub_log)
                 (args.log_dir / f"{n}.container.log").write_text(outcome.container_log)
@@ -820,6 +1225,7 @@ def main(argv: list[str] | None = None) -> int:
                 k: v for k, v in asdict(outcome).items() if k not in ("hub_log", "container_log")
             }
             record["usable"] = outcome.usable
+            record["container_log_tail"] = outcome.container_log[-600:]
             print(json.dumps(record), flush=True)
     return 0
 

@@ -7,6 +7,7 @@ same way ("was up, then died") however slowly the server starts.
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -22,12 +23,25 @@ def probe_url() -> str:
         os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8888/")
     )
     prefix = service.path if service.path.endswith("/") else service.path + "/"
-    return f"http://127.0.0.1:{service.port or 8888}{prefix}api"
+    scheme = service.scheme or "http"
+    return f"{scheme}://127.0.0.1:{service.port or 8888}{prefix}api"
+
+
+def tls_context() -> ssl.SSLContext | None:
+    """With the hub's internal SSL the server wants a client certificate: show its own."""
+    certfile = os.environ.get("JUPYTERHUB_SSL_CERTFILE")
+    if not certfile:
+        return None
+    context = ssl.create_default_context(cafile=os.environ.get("JUPYTERHUB_SSL_CLIENT_CA"))
+    # The certificate names the server's host name, not 127.0.0.1, where we ask.
+    context.check_hostname = False
+    context.load_cert_chain(certfile, os.environ.get("JUPYTERHUB_SSL_KEYFILE"))
+    return context
 
 
 def answers(url: str) -> bool:
     try:
-        urllib.request.urlopen(url, timeout=2).close()
+        urllib.request.urlopen(url, timeout=2, context=tls_context()).close()
     except urllib.error.HTTPError:
         return True  # any HTTP status means something is listening
     except OSError:

@@ -83,9 +83,7 @@ def findings(image: str, profile: str) -> tuple[int, dict[str, dict[str, Any]]]:
     result = run_cli(image, "--profile", profile, "--format", "json")
     assert result.exit_code in (0, 1), result.stdout + result.stderr
     report = json.loads(result.stdout)
-    return result.exit_code, {
-        i: f for i, f in findings_by_id(report).items() if i in NEW_CHECKS
-    }
+    return result.exit_code, {i: f for i, f in findings_by_id(report).items() if i in NEW_CHECKS}
 
 
 def test_good_under_jupyter4nfdi_warns_only_for_the_missing_platform_tools(

@@ -29,6 +29,4 @@ def findings_by_id(report: dict[str, Any], variant: str = "image CMD") -> dict[s
     findings and those of ``variant``. Profiles with several command modes (jupyter4nfdi:
     the image CMD and its advisory job mode) report every exec and runtime check once per
     mode, so a plain ``{id: finding}`` would keep whichever mode came last."""
-    return {
-        f["id"]: f for f in report["findings"] if f.get("variant") in (None, variant)
-    }
+    return {f["id"]: f for f in report["findings"] if f.get("variant") in (None, variant)}

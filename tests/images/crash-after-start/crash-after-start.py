@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the given command, wait until it answers HTTP, then kill it and exit 1.
+"""Run the given command, wait until its server accepts connections, then kill it and exit 1.
 
 The delay is counted from readiness, not from launch, so the image fails the
 same way ("was up, then died") however slowly the server starts.
@@ -7,43 +7,30 @@ same way ("was up, then died") however slowly the server starts.
 
 import os
 import signal
-import ssl
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 READY_TIMEOUT = 120.0
 
 
-def probe_url() -> str:
+def server_port() -> int:
     service = urllib.parse.urlsplit(
         os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8888/")
     )
-    prefix = service.path if service.path.endswith("/") else service.path + "/"
-    scheme = service.scheme or "http"
-    return f"{scheme}://127.0.0.1:{service.port or 8888}{prefix}api"
+    return service.port or 8888
 
 
-def tls_context() -> ssl.SSLContext | None:
-    """With the hub's internal SSL the server wants a client certificate: show its own."""
-    certfile = os.environ.get("JUPYTERHUB_SSL_CERTFILE")
-    if not certfile:
-        return None
-    context = ssl.create_default_context(cafile=os.environ.get("JUPYTERHUB_SSL_CLIENT_CA"))
-    # The certificate names the server's host name, not 127.0.0.1, where we ask.
-    context.check_hostname = False
-    context.load_cert_chain(certfile, os.environ.get("JUPYTERHUB_SSL_KEYFILE"))
-    return context
+def answers(port: int) -> bool:
+    """The server accepts connections: it binds its port only once it serves.
 
-
-def answers(url: str) -> bool:
+    A TCP connection, not an HTTP request, so the same test holds when the hub's
+    internal SSL makes the server demand TLS and a client certificate.
+    """
     try:
-        urllib.request.urlopen(url, timeout=2, context=tls_context()).close()
-    except urllib.error.HTTPError:
-        return True  # any HTTP status means something is listening
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
     except OSError:
         return False
     return True
@@ -63,9 +50,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    url = probe_url()
+    port = server_port()
     deadline = time.monotonic() + READY_TIMEOUT
-    while not answers(url):
+    while not answers(port):
         if child.poll() is not None:
             return child.returncode
         if time.monotonic() > deadline:
@@ -73,7 +60,7 @@ def main() -> int:
         time.sleep(0.5)
 
     delay = float(os.environ.get("CRASH_AFTER_SECONDS", "8"))
-    print(f"crash-after-start: {url} answers; crashing in {delay:g}s", file=sys.stderr)
+    print(f"crash-after-start: port {port} answers; crashing in {delay:g}s", file=sys.stderr)
     time.sleep(delay)
     child.kill()
     child.wait()

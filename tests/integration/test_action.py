@@ -109,7 +109,8 @@ def test_good_image(
     build_image: Callable[[str], str],
     runner_temp: Path,
 ) -> None:
-    run, workspace = act(image=build_image("good"))
+    # DockerSpawner's defaults: no platform tools or job API to warn about.
+    run, workspace = act(image=build_image("good"), profile="dockerspawner")
     assert run.exit_code == 0, run.log
     # The upload step is a `uses:` step, which the harness lists without running.
     assert [s.skipped for s in run.steps] == [False, False, True]
@@ -143,7 +144,9 @@ def test_good_image(
 def test_broken_image(
     act: Callable[..., tuple[ActionRun, Path]], build_image: Callable[[str], str]
 ) -> None:
-    run, workspace = act(image=build_image("plain"), report_dir="out/reports")
+    run, workspace = act(
+        image=build_image("plain"), profile="dockerspawner", report_dir="out/reports"
+    )
     assert run.exit_code == 1, run.log
     assert run.failed_step is not None and run.failed_step.id == "validate"
     assert run.outputs["compatible"] == "false"
@@ -152,7 +155,9 @@ def test_broken_image(
     assert (workspace / "out" / "reports" / "junit.xml").is_file()
 
     (error,) = run.annotations("error")
-    assert error.properties["title"] == "singleuser-installed: jupyterhub-singleuser is on PATH"
+    assert (
+        error.properties["title"] == "singleuser-installed: The command the spawner runs is there"
+    )
     assert "not found" in error.data
     assert "Fix:\n" in error.data and "pip install --no-cache-dir 'jupyterhub==" in error.data
     assert [w.properties["title"].split(":")[0] for w in run.annotations("warning")] == [
@@ -175,7 +180,9 @@ def test_fail_on_warning_fails_a_compatible_image_that_warns(
     act: Callable[..., tuple[ActionRun, Path]], build_image: Callable[[str], str]
 ) -> None:
     # A hub of another major version than the image's singleuser is a warning only.
-    run, _ = act(image=build_image("good"), hub_version="4.1.6", fail_on="warning")
+    run, _ = act(
+        image=build_image("good"), profile="dockerspawner", hub_version="4.1.6", fail_on="warning"
+    )
     assert run.exit_code == 1, run.log
     assert run.outputs["compatible"] == "true"
     assert run.outputs["verdict"] == "compatible"

@@ -106,6 +106,14 @@ def _spec(name: str, parent: str | None, purpose: str, **buildargs: str) -> tupl
     return name, ImageSpec(name, parent, purpose, dict(buildargs))
 
 
+def _entrypoint(name: str, purpose: str, script: str) -> tuple[str, ImageSpec]:
+    """`jupyter-env` behind one entrypoint script of tests/images/entrypoint."""
+    spec = ImageSpec(
+        name, "jupyter-env", purpose, {"ENTRYPOINT_SCRIPT": script}, context="entrypoint"
+    )
+    return name, spec
+
+
 def _pip_env(name: str, purpose: str, packages: str) -> tuple[str, ImageSpec]:
     """An image that is `base` plus a venv holding ``packages`` (tests/images/pip-env)."""
     return name, ImageSpec(name, "base", purpose, {"PACKAGES": packages}, context="pip-env")
@@ -122,7 +130,9 @@ IMAGES: dict[str, ImageSpec] = dict(
         ),
         # Images that work.
         _spec("good", "jupyter-env", "works: CMD jupyterhub-singleuser"),
-        _spec("good-entrypoint", "jupyter-env", 'works: entrypoint does setup, then exec "$@"'),
+        _entrypoint(
+            "good-entrypoint", 'works: entrypoint does setup, then exec "$@"', "setup-then-exec.sh"
+        ),
         # Images that fail, one cause each.
         _spec("plain", None, "no Python: jupyterhub-singleuser not found (exit 127)"),
         _pip_env(
@@ -140,7 +150,11 @@ IMAGES: dict[str, ImageSpec] = dict(
             "singleuser 4.1.2: in the XSRF-buggy 4.1.0-4.1.3 range",
             "jupyterhub==4.1.2 jupyterlab==4.1.2",
         ),
-        _spec("wrong-entrypoint", "jupyter-env", "entrypoint ignores its args, runs jupyter lab"),
+        _entrypoint(
+            "wrong-entrypoint",
+            "entrypoint ignores its args, runs jupyter lab",
+            "ignores-arguments.sh",
+        ),
         _spec("root-no-allow", "jupyter-env", "runs as root without --allow-root: exits 1"),
         _spec(
             "home-not-writable", "jupyter-env", "home owned by root: runtime dir PermissionError"
@@ -172,19 +186,23 @@ IMAGES: dict[str, ImageSpec] = dict(
         _spec(
             "abs-path-cmd", "jupyter-env", "CMD is /opt/venv/bin/jupyterhub-singleuser; not on PATH"
         ),
-        _spec(
+        _entrypoint(
             "entrypoint-background",
-            "jupyter-env",
             "entrypoint runs its args in the background, exits 1 six seconds later",
+            "background.sh",
         ),
-        _spec(
+        _entrypoint(
             "entrypoint-needs-var",
-            "jupyter-env",
             "entrypoint exits 3 with its own message: LAB_LICENSE_KEY is not set",
+            "needs-var.sh",
         ),
         _spec("entrypoint-singleuser", "jupyter-env", "ENTRYPOINT jupyterhub-singleuser, no CMD"),
-        _spec("ignores-ssl", "jupyter-env", "wrapper drops JUPYTERHUB_SSL_*: serves plain HTTP"),
-        _spec("sigterm-ignored", "jupyter-env", "PID 1 is a shell without exec: ignores SIGTERM"),
+        _entrypoint(
+            "ignores-ssl", "wrapper drops JUPYTERHUB_SSL_*: serves plain HTTP", "drops-ssl.sh"
+        ),
+        _entrypoint(
+            "sigterm-ignored", "PID 1 is a shell without exec: ignores SIGTERM", "no-exec.sh"
+        ),
         _spec(
             "mount-hides-content",
             "jupyter-env",

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
+from tests.support.http_server import serving
 from validator.errors import ImageNotFound, PlatformUnavailable, RegistryAuthError, RegistryTLSError
 from validator.reference import parse_reference
 from validator.registry.client import RegistryAccess, resolve
@@ -83,12 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Handler) as address:
+        yield address
 
 
 def _access(host: str, password: str | None = PASSWORD) -> RegistryAccess:

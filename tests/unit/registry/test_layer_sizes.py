@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
+from tests.support.http_server import serving
 from validator.image import ImageInfo, Source, _with_layer_sizes
 from validator.reference import parse_reference
 from validator.registry.client import Manifest, RegistryAccess, layer_bytes, resolve
@@ -75,12 +75,8 @@ class _Registry(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Registry) as address:
+        yield address
 
 
 def test_an_index_gives_the_layers_of_the_hubs_platform(host: str) -> None:

@@ -24,7 +24,7 @@ from validator.checks.command import mode_problem
 from validator.checks.singleuser import ExecContext, confirmed
 from validator.findings import Finding, Report, Status
 from validator.image import ImageInfo, docker_client, fetch, locate
-from validator.options import Options
+from validator.options import Options, wait_limit
 from validator.profiles import CommandMode, Profile
 from validator.reference import ImageRef, parse_reference
 from validator.registry.progress import observer_for
@@ -39,11 +39,6 @@ def run_user(profile: Profile) -> str | None:
     if profile.uid is None:
         return None
     return f"{profile.uid}:{profile.gid}" if profile.gid is not None else str(profile.uid)
-
-
-def exec_timeout(profile: Profile, options: Options) -> float:
-    """How long a ``--version`` run may take: the hub's http_timeout, within max_wait."""
-    return float(min(profile.http_timeout, options.max_wait))
 
 
 def _exec_and_runtime(
@@ -112,7 +107,7 @@ def _one_mode(
         profile,
         run_user(profile),
         mode=mode,
-        timeout=exec_timeout(profile, options),
+        timeout=wait_limit(profile.http_timeout, options),
         on_started=spawn,
         spawn_follows=spawns is not None,
     )

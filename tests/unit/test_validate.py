@@ -6,10 +6,10 @@ from validator.checks.base import advisory
 from validator.checks.singleuser import INSTALLED, evidence_only
 from validator.findings import Finding, Status
 from validator.image import ImageInfo
-from validator.options import Options
+from validator.options import Options, wait_limit
 from validator.profiles import CommandMode, load_profile
 from validator.runtime.stage import for_mode
-from validator.validate import _borne_out, _unbuildable, exec_timeout
+from validator.validate import _borne_out, _unbuildable
 
 J4N = load_profile("jupyter4nfdi")  # image CMD decides, job API advisory
 DOCKER = load_profile("dockerspawner")
@@ -42,8 +42,8 @@ def test_advisory_leaves_everything_but_failures_alone() -> None:
 
 
 def test_the_exec_timeout_is_bounded_by_max_wait() -> None:
-    assert exec_timeout(J4N, Options(max_wait=300)) == 300  # http_timeout is 7200 s
-    assert exec_timeout(DOCKER, Options(max_wait=300)) == 30
+    assert wait_limit(J4N.http_timeout, Options(max_wait=300)) == 300  # http_timeout is 7200 s
+    assert wait_limit(DOCKER.http_timeout, Options(max_wait=300)) == 30
 
 
 def test_an_evidence_only_failure_is_confirmed_when_the_server_did_not_start() -> None:

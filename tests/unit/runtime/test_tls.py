@@ -10,7 +10,6 @@ import io
 import ipaddress
 import ssl
 import tarfile
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -20,6 +19,7 @@ import requests
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from tests.support.http_server import running
 from validator.runtime import waiting
 from validator.runtime.listening import Listener
 from validator.runtime.tls import (
@@ -48,17 +48,6 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(server: HTTPServer) -> Iterator[str]:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def spawn_ssl() -> Iterator[InternalSSL]:
     with InternalSSL() as material:
@@ -76,12 +65,14 @@ def tls_server(spawn_ssl: InternalSSL, tmp_path: Path) -> Iterator[str]:
     context.load_cert_chain(tmp_path / CERT_FILE, tmp_path / KEY_FILE)
     server = HTTPServer(("127.0.0.1", 0), _Ok)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    yield from _serve(server)
+    with running(server) as address:
+        yield address
 
 
 @pytest.fixture
 def plain_server() -> Iterator[str]:
-    yield from _serve(HTTPServer(("127.0.0.1", 0), _Ok))
+    with running(HTTPServer(("127.0.0.1", 0), _Ok)) as address:
+        yield address
 
 
 # -- certificates --------------------------------------------------------------------

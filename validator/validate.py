@@ -215,6 +215,8 @@ def validate(
     else:
         with Sandbox(client, keep=options.keep) as sandbox:
             _exec_and_runtime(sandbox, image, profile, options, outcomes)
+            if sandbox.isolation is not None:  # a run condition, not a profile setting
+                report.settings["isolation"] = sandbox.isolation
     for finding in outcomes.findings:
         report.add(finding)
     report.duration_s = round(time.monotonic() - started, 3)

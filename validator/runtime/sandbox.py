@@ -29,6 +29,8 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient as EngineClient
 
+from validator.runtime import isolation
+from validator.runtime.isolation import Fence
 from validator.runtime.waiting import Exits, wait_for
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,8 @@ class Sandbox:
         self.limits = limits or Limits()
         self.run_id = uuid.uuid4().hex[:12]
         self._closed = False
+        # Per network name: its host firewall rules (see isolation).
+        self.fences: dict[str, Fence] = {}
         _LIVE.add(self)
 
     @property
@@ -150,10 +154,25 @@ class Sandbox:
         }
 
     def network(self, *, egress: bool = False) -> Network:
-        """A bridge network of its own; internal (no route out) unless egress is asked."""
-        return self.client.networks.create(
+        """A bridge network of its own; internal (no route out) unless egress is asked.
+
+        Fenced off from the host's own ports where this process may edit the firewall
+        (``fences[name].allow(port)`` opens one); raises IsolationUnavailable where it
+        may not and JHIV_REQUIRE_ISOLATION is set.
+        """
+        network = self.client.networks.create(
             self.name("net"), driver="bridge", internal=not egress, labels=self.labels
         )
+        network.reload()
+        self.fences[str(network.name)] = isolation.fence(network.attrs, self.run_id)
+        return network
+
+    @property
+    def isolation(self) -> str | None:
+        """How the networks are fenced, for the report; None when there is no network."""
+        fences = list(self.fences.values())
+        unfenced = [f for f in fences if not f.active]
+        return (unfenced or fences)[0].state if fences else None
 
     def volume(self, *, driver_opts: dict[str, str] | None = None) -> Volume:
         """A local volume; ``driver_opts`` as for ``docker volume create --opt``."""
@@ -263,6 +282,9 @@ class Sandbox:
         self._closed = True
         _LIVE.discard(self)
         remove_labelled(self.client, f"{LABEL_RUN}={self.run_id}")
+        # After the containers: until they are gone, the fence still has work to do.
+        for fence in list(self.fences.values()):
+            fence.remove()
 
 
 # Sandboxes not yet closed: the CLI's last ``finally`` (and atexit) closes them, so an
@@ -348,7 +370,8 @@ def sweep(client: docker.DockerClient) -> int:
             yield v.attrs.get("Labels") or {}
 
     removed = 0
-    for run in _dead_runs(labels()):
+    dead = _dead_runs(labels())
+    for run in dead:
         log.info("Removing leftovers of dead run %s", run)
         removed += remove_labelled(client, f"{LABEL_RUN}={run}")
-    return removed
+    return removed + isolation.sweep(dead)

@@ -1,7 +1,8 @@
 """The runtime stage: start the server as the hub would, once per command mode, and probe it.
 
 The candidate runs on an internal Docker network of its own (no route out unless
-asked); the stub hub listens on that network's gateway, in this process.
+asked); the stub hub listens on that network's gateway, in this process, and the
+network's fence (runtime.isolation) lets the candidate reach that port of the host only.
 """
 
 from __future__ import annotations
@@ -129,7 +130,6 @@ class Spawns:
         with self._lock:
             if self._network is None:
                 network = self.sandbox.network(egress=self.options.allow_egress)
-                network.reload()
                 gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
                 self._network = (str(network.name), str(gateway))
             return self._network
@@ -137,6 +137,7 @@ class Spawns:
     def run(self, mode: CommandMode, cancel: threading.Event) -> list[Finding]:
         """Spawn under ``mode`` and probe; [] when cancelled. Findings are not labelled."""
         name, gateway = self.network()
+        fence = self.sandbox.fences[name]
         # A fresh server name per spawn where the platform draws one: the stub hub, the
         # environment and the probes all see the same one.
         profile = self.profile.for_spawn()
@@ -149,7 +150,7 @@ class Spawns:
             token,
             bind_host=gateway,
             internal_ssl=profile.internal_ssl,
-        ) as hub:
+        ) as hub, fence.allowing(hub.port):
             return probe_mode(
                 self.sandbox,
                 self.image,

@@ -86,7 +86,8 @@ def test_the_server_demands_the_client_certificate_and_reads_read_only_certs(
             token,
             bind_host=gateway,
             internal_ssl=True,
-        ) as hub, sandbox.fences[network.name].allowing(hub.port):
+        ) as hub:
+            sandbox.fences[network.name].allow(hub.port)
             assert hub.api_url.startswith("https://")
             env = hub_environment(profile, hub, token=token)
             candidate = start_candidate(

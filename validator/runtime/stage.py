@@ -150,7 +150,9 @@ class Spawns:
             token,
             bind_host=gateway,
             internal_ssl=profile.internal_ssl,
-        ) as hub, fence.allowing(hub.port):
+        ) as hub:
+            # Revoked when the sandbox closes, with the rest of the fence.
+            fence.allow(hub.port)
             return probe_mode(
                 self.sandbox,
                 self.image,

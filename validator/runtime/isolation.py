@@ -128,7 +128,20 @@ def base_rules(interface: str, run_id: str) -> list[list[str]]:
             "ACCEPT",
         ],
         # REJECT rather than DROP: the candidate's connect fails at once instead of
-        # timing out, which keeps a probing image from slowing its own validation.
+        # timing out, which keeps a probing image from slowing its own validation. TCP
+        # gets a reset: the kernel rate-limits ICMP errors, to one a second per peer.
+        [
+            "-i",
+            interface,
+            "-p",
+            "tcp",
+            *_tagged(run_id),
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset",
+        ],
+        # Everything else, UDP and ICMP included.
         ["-i", interface, *_tagged(run_id), "-j", "REJECT"],
     ]
 

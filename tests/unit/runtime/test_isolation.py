@@ -49,10 +49,11 @@ def test_the_bridge_comes_from_the_inspected_network() -> None:
 
 
 def test_replies_pass_then_everything_else_is_rejected() -> None:
-    established, reject = base_rules("br-x", RUN)
+    established, reset, reject = base_rules("br-x", RUN)
     assert established[:2] == ["-i", "br-x"]
     assert "RELATED,ESTABLISHED" in established and established[-2:] == ["-j", "ACCEPT"]
-    # No protocol match: TCP, UDP and ICMP all end here.
+    assert reset[reset.index("-p") + 1] == "tcp" and reset[-1] == "tcp-reset"
+    # No protocol match: UDP, ICMP and the rest all end here.
     assert reject == ["-i", "br-x", "-m", "comment", "--comment", f"jhiv-{RUN}", "-j", "REJECT"]
 
 

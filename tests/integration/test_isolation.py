@@ -237,6 +237,30 @@ def test_without_iptables_the_run_goes_on_unfenced_and_says_so(
     assert "no iptables binary" in info.value.one_line()
 
 
+def test_without_the_right_to_edit_the_firewall_the_run_goes_on_unfenced() -> None:
+    """Root without CAP_NET_ADMIN (a container's root, say): iptables refuses, the
+    network is made all the same and the report will say why it is not fenced."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        unavailable("setpriv (util-linux) is needed to drop CAP_NET_ADMIN")
+    code = (
+        "import docker\n"
+        "from validator.runtime.sandbox import Sandbox\n"
+        "with Sandbox(docker.from_env()) as s:\n"
+        "    s.network(); print(s.isolation)\n"
+    )
+    drop = ["--bounding-set", "-net_admin", "--inh-caps", "-net_admin"]
+    proc = subprocess.run(
+        [str(setpriv), *drop, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("none (iptables failed: "), proc.stdout
+    assert proc.stderr.count("not fenced") == 1, proc.stderr
+
+
 def test_a_run_that_requires_isolation_and_cannot_have_it_ends_with_exit_2(
     build_image: Callable[[str], str],
 ) -> None:

@@ -397,6 +397,7 @@ def fence(attrs: Mapping[str, Any], run_id: str) -> Fence:
 
     Raises IsolationUnavailable where it may not and JHIV_REQUIRE_ISOLATION says so.
     """
+    required = require_isolation(os.environ)  # a bad value is an error either way
     bridge = Bridge.of(attrs)
     reason = _why_not(bridge)
     fenced = Fence(bridge, run_id, reason)
@@ -406,7 +407,7 @@ def fence(attrs: Mapping[str, Any], run_id: str) -> Fence:
         except FirewallError as exc:
             fenced = Fence(bridge, run_id, f"iptables failed: {exc}")
     if not fenced.active:
-        if require_isolation(os.environ):
+        if required:
             raise IsolationUnavailable(
                 f"cannot fence the candidates' network off from the host: {fenced.reason}",
                 hint=f"run as root on the engine's host with iptables, or unset {REQUIRE_ENV}",

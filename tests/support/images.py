@@ -230,7 +230,7 @@ IMAGES: dict[str, ImageSpec] = dict(
             "flood-then-exec.sh",
         ),
         _spec("fork-storm", None, "starts processes until the pids limit, never serves"),
-        _spec("memory-hog", None, "reads /dev/zero into memory until the kernel kills it"),
+        _spec("memory-hog", "base", "allocates 8 GB at start: the kernel kills it at the limit"),
     ]
 )
 

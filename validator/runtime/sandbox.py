@@ -279,7 +279,7 @@ class Sandbox:
             )
             if ended is not None and ended.code is not None:
                 # Exited: the rest of its output is on its way; a flood's is not waited for.
-                follower.wait_ended(DRAIN_S)
+                follower.wait_ended(max(DRAIN_S, min(5.0, deadline - time.monotonic())))
             seconds = time.monotonic() - started
             oom = ended is not None and ended.code is not None and _oom_killed(wrapped)
             return RunResult(

@@ -71,8 +71,10 @@ def _validate(image: str, client: docker.DockerClient) -> Watched:
     """The CLI on ``image``, its RSS and its candidates' logs sampled while it runs."""
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "validator", image, "--profile", "dockerspawner"]
-        + ["--timeout", str(TIMEOUT), "--format", "json", "--no-cache"],
+        [
+            *(sys.executable, "-m", "validator", image, "--profile", "dockerspawner"),
+            *("--timeout", str(TIMEOUT), "--format", "json", "--no-cache"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

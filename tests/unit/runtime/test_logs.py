@@ -16,7 +16,7 @@ def test_short_output_is_kept_whole() -> None:
 def test_a_flood_keeps_only_its_head_and_tail() -> None:
     window = LogWindow(head=64, tail=256)
     window.feed(b"first line\n")
-    for i in range(100_000):
+    for _ in range(100_000):
         window.feed(b"x" * 99 + b"\n")
     window.feed(b"last words\n")
     text = window.text()

@@ -159,7 +159,9 @@ class Candidate:
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed it at its memory limit (as of the last exit_code())."""
-        return bool(self.container.attrs.get("State", {}).get("OOMKilled"))
+        # getattr: stand-ins without a container (unit tests of the probes) have no attrs.
+        attrs = getattr(self.container, "attrs", None) or {}
+        return bool(attrs.get("State", {}).get("OOMKilled"))
 
     @property
     def _window(self) -> LogWindow:

@@ -28,6 +28,7 @@ from validator.options import Options, wait_limit
 from validator.profiles import CommandMode, Profile
 from validator.reference import ImageRef, parse_reference
 from validator.registry.progress import observer_for
+from validator.runtime.cancel import linked
 from validator.runtime.sandbox import Sandbox
 from validator.runtime.stage import Spawns, for_mode
 
@@ -56,7 +57,8 @@ def _exec_and_runtime(
         if options.static_only
         else Spawns(sandbox, image, profile, options, user=run_user(profile))
     )
-    cancels = {mode: threading.Event() for mode in modes}
+    # Linked to the process's cancel: a Ctrl-C reaches the waits in the worker threads.
+    cancels = {mode: linked() for mode in modes}
     # Per mode, one thread for its short version container and one for its spawn.
     checks = ThreadPoolExecutor(max_workers=len(modes))
     spawning = ThreadPoolExecutor(max_workers=len(modes))

@@ -222,6 +222,15 @@ IMAGES: dict[str, ImageSpec] = dict(
             ),
         ),
         _spec("exits-immediately", "jupyter-env", "CMD bash: exits 0 at once, nothing listens"),
+        # Hostile images (issue #12): the validator must stay bounded whatever they do.
+        _spec("flood-no-server", None, "floods stdout with 2000-character lines, never serves"),
+        _entrypoint(
+            "flood-serving",
+            "works, behind a stdout flood from a background job",
+            "flood-then-exec.sh",
+        ),
+        _spec("fork-storm", None, "starts processes until the pids limit, never serves"),
+        _spec("memory-hog", "base", "allocates 8 GB at start: the kernel kills it at the limit"),
     ]
 )
 

@@ -20,6 +20,18 @@ class Diagnosis:
 
 _SYMPTOMS: tuple[tuple[re.Pattern[str], Diagnosis], ...] = (
     (
+        # bash, dash and Python's words for a fork the pids limit refused.
+        re.compile(
+            r"fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork"
+            r"|BlockingIOError: \[Errno 11\]"
+        ),
+        Diagnosis(
+            "the container ran out of processes: a fork failed at its pids limit",
+            "Do not start processes without bound (a runaway loop in the entrypoint); "
+            "hubs cap them too (Docker --pids-limit, Kubernetes podPidsLimit).",
+        ),
+    ),
+    (
         re.compile(r"Running as root is not recommended|--allow-root"),
         Diagnosis(
             "the server runs as root and jupyter_server refuses to start",

@@ -273,6 +273,17 @@ def _read(
             *_not_run("the command did not finish"),
         ]
     code = run.exit_code
+    if run.oom_killed:
+        return [
+            INSTALLED.failed(
+                f"'{asked}' exited {code}: it ran out of memory, the kernel killed it at "
+                "the container's memory limit",
+                fix="Find what allocates without bound at start (the entrypoint); a hub "
+                "limits memory too (mem_limit, the pod's resources.limits.memory).",
+                evidence=evidence,
+            ),
+            *_not_run("the command ran out of memory"),
+        ]
     traceback = bool(_IMPORT.search(output))
     missing = _missing_program(output, command) if not traceback else None
     # Exit 127 with a shell's "not found" for another program is the entrypoint's own

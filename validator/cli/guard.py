@@ -3,10 +3,17 @@
 0/1 come from the work itself; 2 is a usage or tool error (ValidatorError), 130 an
 interrupt, and an unexpected exception is reported in one line (its traceback only
 with ``debug``). Whatever happens, the Docker objects of the run are removed.
+
+Ctrl-C and SIGTERM (docker stop, a CI cancel) cancel the whole process at once
+(validator.runtime.cancel): the main thread unwinds, every worker's wait ends, the
+sandboxes are removed. With ``prompt`` the process then exits without waiting for
+worker threads still blocked in a call they cannot leave early (an HTTP request to a
+server that no longer exists): their work is abandoned, not awaited.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,25 +24,47 @@ import click
 
 from validator import exit_codes
 from validator.errors import ValidatorError
+from validator.runtime.cancel import cancel_all, cancelled
 from validator.runtime.sandbox import close_all
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM (docker stop, CI cancel) unwinds like Ctrl-C so every finally block runs.
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    if cancelled():
+        return  # a second signal while cleaning up: the first one is being handled
+    cancel_all()
+    # Unwinds like Ctrl-C so every finally block runs.
     raise KeyboardInterrupt
 
 
-def exit_with(prog: str, action: Callable[[], int], *, debug: bool = False) -> NoReturn:
+def exit_with(
+    prog: str, action: Callable[[], int], *, debug: bool = False, prompt: bool = False
+) -> NoReturn:
     """Run ``action`` and exit with its code, or with the code of what stopped it."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
-        code = action()
+        code = _outcome(prog, action, debug=debug)
+    finally:
+        try:
+            close_all()
+        except KeyboardInterrupt:  # the signal came after the work, during the removal
+            close_all()  # later signals are ignored: this one ends
+            code = _interrupted(prog)
+    if prompt and code == exit_codes.INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _outcome(prog: str, action: Callable[[], int], *, debug: bool) -> int:
+    try:
+        return action()
     except ValidatorError as exc:
         click.echo(f"{prog}: error: {exc.one_line()}", err=True)
-        code = exc.exit_code
+        return exc.exit_code
     except KeyboardInterrupt:
-        click.echo(f"{prog}: error: interrupted; removed what this run created", err=True)
-        code = exit_codes.INTERRUPTED
+        return _interrupted(prog)
     except Exception as exc:  # a bug: say so in one line, the traceback only on request
         if debug:
             raise
@@ -44,7 +73,10 @@ def exit_with(prog: str, action: Callable[[], int], *, debug: bool = False) -> N
             "(run with --debug for the traceback)",
             err=True,
         )
-        code = exit_codes.TOOL_ERROR
-    finally:
-        close_all()
-    sys.exit(code)
+        return exit_codes.TOOL_ERROR
+
+
+def _interrupted(prog: str) -> int:
+    cancel_all()
+    click.echo(f"{prog}: error: interrupted; removed what this run created", err=True)
+    return exit_codes.INTERRUPTED

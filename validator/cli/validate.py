@@ -246,7 +246,7 @@ def main(
         keep=keep,
         warnings_fail=fail_on == "warning",
     )
-    exit_with("validate-image", lambda: _run_guarded(args), debug=debug)
+    exit_with("validate-image", lambda: _run_guarded(args), debug=debug, prompt=True)
 
 
 def _run_guarded(args: CliArgs) -> int:
@@ -328,8 +328,13 @@ def _run(args: CliArgs) -> int:
             return _error_report(refs[index].canonical, profile.name, profile.hub_version, exc)
 
     if args.parallel > 1 and len(refs) > 1:
-        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+        pool = ThreadPoolExecutor(max_workers=args.parallel)
+        try:
             reports = list(pool.map(one, range(len(refs))))
+        finally:
+            # On Ctrl-C the images still running are abandoned, not awaited: the guard
+            # removes their sandboxes.
+            pool.shutdown(wait=False, cancel_futures=True)
     else:
         reports = [one(i) for i in range(len(refs))]
     for report in reports:

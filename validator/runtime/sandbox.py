@@ -5,6 +5,10 @@ client; containers are built with testcontainers, hardened, labelled with the ru
 and the pid of this process. ``Sandbox.close`` removes everything carrying the run's label,
 so a container whose start failed half-way is removed too; ``sweep`` removes what
 runs killed outright (SIGKILL, power loss) left behind.
+
+Closing also cancels: every wait on the sandbox's containers ends, and a creation asked
+for after it is refused (``Closed``), so a worker thread that has not yet seen the
+cancel cannot leave a container behind the removal.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +36,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient as EngineClient
 
 from validator.runtime import isolation
+from validator.runtime.cancel import linked
 from validator.runtime.isolation import Fence
+from validator.runtime.logs import LogFollower
 from validator.runtime.waiting import Exits, wait_for
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,16 @@ LABEL_HOST = f"{LABEL}.host"
 testcontainers_config.ryuk_disabled = True
 # A registry prefix would be prepended to every image name, fully qualified ones too.
 testcontainers_config.hub_image_name_prefix = ""
+
+# How long closing waits for a creation already sent to the engine to come back, so the
+# object it makes is removed with the rest.
+IN_FLIGHT_WAIT_S = 1.5
+# A container's output still arriving once it exited: at most this long to read it.
+DRAIN_S = 1.0
+
+
+class Closed(RuntimeError):
+    """The sandbox was closed (the run was cancelled): nothing more may be created."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class RunResult:
     output: str
     seconds: float
     start_error: str | None = None  # the engine refused to start it (e.g. no such binary)
+    oom_killed: bool = False  # the kernel killed it at the memory limit
 
     @property
     def timed_out(self) -> bool:
@@ -114,6 +133,10 @@ class Sandbox:
         self._closed = False
         # Per network name: its host firewall rules (see isolation).
         self.fences: dict[str, Fence] = {}
+        # Set by close() and by a process-wide cancel (Ctrl-C, SIGTERM).
+        self.cancel = linked()
+        self._in_flight = 0
+        self._state = threading.Condition()
         _LIVE.add(self)
 
     @property
@@ -130,6 +153,27 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def creating(self) -> Iterator[None]:
+        """Around every engine call that creates an object: refused once closed, and
+        waited for by close()."""
+        with self._state:
+            if self._closed or self.cancel.is_set():
+                raise Closed("the validation was cancelled")
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._in_flight -= 1
+                self._state.notify_all()
+
+    def start(self, tc: SandboxContainer) -> Container:
+        """Start a container made by ``container()``; the engine's own object."""
+        with self.creating():
+            tc.start()
+        return tc.get_wrapped_container()
 
     def name(self, kind: str) -> str:
         return f"jhiv-{self.run_id}-{kind}-{uuid.uuid4().hex[:6]}"
@@ -176,9 +220,10 @@ class Sandbox:
 
     def volume(self, *, driver_opts: dict[str, str] | None = None) -> Volume:
         """A local volume; ``driver_opts`` as for ``docker volume create --opt``."""
-        return self.client.volumes.create(
-            self.name("vol"), driver="local", driver_opts=driver_opts or {}, labels=self.labels
-        )
+        with self.creating():
+            return self.client.volumes.create(
+                self.name("vol"), driver="local", driver_opts=driver_opts or {}, labels=self.labels
+            )
 
     def container(
         self,
@@ -240,31 +285,43 @@ class Sandbox:
             allow_privilege_escalation=allow_privilege_escalation,
         )
         try:
-            tc.start()
+            wrapped = self.start(tc)
         except docker.errors.APIError as exc:
             return RunResult(None, "", time.monotonic() - started, start_error=_api_message(exc))
-        wrapped = tc.get_wrapped_container()
-        if on_started is not None:
-            on_started()
-        ended = wait_for(Exits(wrapped, give_up_when), deadline=started + timeout)
-        output = _logs(wrapped)
-        seconds = time.monotonic() - started
-        self.remove_container(wrapped)
-        return RunResult(ended.code if ended else None, output, seconds)
+        follower = LogFollower(wrapped).start()
+        try:
+            if on_started is not None:
+                on_started()
+            deadline = started + timeout
+            ended = wait_for(
+                Exits(wrapped, follower.window, give_up_when), deadline=deadline, cancel=self.cancel
+            )
+            if ended is not None and ended.code is not None:
+                # Exited: the rest of its output is on its way; a flood's is not waited for.
+                follower.wait_ended(max(DRAIN_S, min(5.0, deadline - time.monotonic())))
+            seconds = time.monotonic() - started
+            oom = ended is not None and ended.code is not None and _oom_killed(wrapped)
+            return RunResult(
+                ended.code if ended else None, follower.text(), seconds, oom_killed=oom
+            )
+        finally:
+            follower.close()
+            self.remove_container(wrapped)
 
     def created(self, image: str, *, mounts: list[docker.types.Mount] | None = None) -> Container:
         """A container of ``image`` that is created and never started: its files can be
         read (get_archive) or written (put_archive, into ``mounts`` too) without running
         any of the image's code."""
-        return self.client.containers.create(
-            image,
-            # An image with neither ENTRYPOINT nor CMD cannot be created without one.
-            command=["jhiv-never-started"],
-            name=self.name("ctr"),
-            network_mode="none",
-            labels=self.labels,
-            mounts=mounts or [],
-        )
+        with self.creating():
+            return self.client.containers.create(
+                image,
+                # An image with neither ENTRYPOINT nor CMD cannot be created without one.
+                command=["jhiv-never-started"],
+                name=self.name("ctr"),
+                network_mode="none",
+                labels=self.labels,
+                mounts=mounts or [],
+            )
 
     def remove_container(self, container: Container) -> None:
         if self.keep:
@@ -273,14 +330,19 @@ class Sandbox:
             container.remove(force=True, v=True)
 
     def close(self) -> None:
-        """Remove everything labelled with this run's id. Idempotent."""
-        if self._closed or self.keep:
-            if self.keep and not self._closed:
-                log.warning("Keeping containers of run %s (--keep)", self.run_id)
-            self._closed = True
+        """Cancel every wait, then remove everything labelled with this run's id.
+        Idempotent."""
+        self.cancel.set()
+        with self._state:
+            was_closed, self._closed = self._closed, True
+            # A creation the engine is still working on makes its object after we list.
+            self._state.wait_for(lambda: self._in_flight == 0, timeout=IN_FLIGHT_WAIT_S)
+        if was_closed:
             return
-        self._closed = True
         _LIVE.discard(self)
+        if self.keep:
+            log.warning("Keeping containers of run %s (--keep)", self.run_id)
+            return
         remove_labelled(self.client, f"{LABEL_RUN}={self.run_id}")
         # After the containers: until they are gone, the fence still has work to do.
         for fence in list(self.fences.values()):
@@ -293,17 +355,28 @@ _LIVE: set[Sandbox] = set()
 
 
 def close_all() -> None:
-    for sandbox in list(_LIVE):
+    """Close every live sandbox at once (``--parallel`` runs), each removal in parallel."""
+    live = list(_LIVE)
+    if not live:
+        return
+
+    def close(sandbox: Sandbox) -> None:
         with contextlib.suppress(Exception):
             sandbox.close()
+
+    with ThreadPoolExecutor(max_workers=len(live)) as pool:
+        list(pool.map(close, live))
 
 
 atexit.register(close_all)
 
 
-def _logs(container: Container) -> str:
-    raw: bytes = container.logs(stdout=True, stderr=True)
-    return raw.decode("utf-8", "replace")
+def _oom_killed(container: Container) -> bool:
+    try:
+        container.reload()
+    except docker.errors.APIError:
+        return False
+    return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
 def _api_message(exc: docker.errors.APIError) -> str:
@@ -312,13 +385,20 @@ def _api_message(exc: docker.errors.APIError) -> str:
 
 
 def remove_labelled(client: docker.DockerClient, label_filter: str) -> int:
-    """Remove containers, then networks and volumes, carrying ``label_filter``."""
-    removed = 0
+    """Remove containers (all at once), then networks and volumes, carrying ``label_filter``."""
     filters = {"label": label_filter}
-    for container in client.containers.list(all=True, filters=filters):
+    containers = client.containers.list(all=True, filters=filters, sparse=True)
+
+    def remove(container: Container) -> int:
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(force=True, v=True)
-            removed += 1
+            return 1
+        return 0
+
+    removed = 0
+    if containers:
+        with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
+            removed = sum(pool.map(remove, containers))
     for network in client.networks.list(filters=filters):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             network.remove()

@@ -26,6 +26,7 @@ from validator.image import ImageInfo
 from validator.profiles import CommandMode, Profile
 from validator.runtime.hubstub import StubHub
 from validator.runtime.listening import Listener, parse_proc_net_tcp
+from validator.runtime.logs import LogFollower, LogWindow
 from validator.runtime.sandbox import Sandbox
 from validator.runtime.tls import TlsClient, cert_archive, ssl_environment
 from validator.runtime.volumes import volume_mounts
@@ -130,6 +131,8 @@ class Candidate:
     mode: CommandMode
     started_at: float = field(default_factory=time.monotonic)
     tls: TlsClient | None = None  # set with internal SSL: the probes' CA and client cert
+    # Its output as it arrives, bounded (validator.runtime.logs); None: not followed.
+    output: LogFollower | None = None
 
     @property
     def url(self) -> str:
@@ -154,12 +157,26 @@ class Candidate:
             return None
         return int(state.get("ExitCode", -1))
 
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed it at its memory limit (as of the last exit_code())."""
+        # getattr: stand-ins without a container (unit tests of the probes) have no attrs.
+        attrs = getattr(self.container, "attrs", None) or {}
+        return bool(attrs.get("State", {}).get("OOMKilled"))
+
+    @property
+    def _window(self) -> LogWindow:
+        return self.output.window if self.output is not None else LogWindow()
+
     def logs(self) -> str:
-        try:
-            raw: bytes = self.container.logs(stdout=True, stderr=True)
-        except docker.errors.APIError:
-            return ""
-        return raw.decode("utf-8", "replace")
+        """Its output so far: the first and last bytes of it (validator.runtime.logs)."""
+        return self._window.text()
+
+    def log_bytes(self) -> int:
+        """How much it wrote to stdout and stderr, kept or not."""
+        return self._window.total
+
+    def printed(self, text: str) -> bool:
+        return self._window.seen(text)
 
     def listeners(self) -> list[Listener] | None:
         """Listening TCP sockets in the container, or None if they cannot be read."""
@@ -208,12 +225,14 @@ def start_candidate(
         allow_privilege_escalation=profile.allow_privilege_escalation,
         **extra,
     )
-    tc.start()
-    container = tc.get_wrapped_container()
+    container = sandbox.start(tc)
+    output = LogFollower(container).start()
     container.reload()
     ip = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
     log.info("Started candidate %s (%s) at %s", container.short_id, mode_label(mode), ip)
-    candidate = Candidate(container, ip, profile.port, profile.service_prefix, token, mode)
+    candidate = Candidate(
+        container, ip, profile.port, profile.service_prefix, token, mode, output=output
+    )
     if hub is not None and hub.tls is not None and tls_hostname is not None:
         candidate.tls = hub.tls.client(tls_hostname)
         hub.tls.register(candidate.url, candidate.tls)
@@ -251,9 +270,10 @@ def wait_until_up(
 
     The hub's http_timeout counts from the container's start, not from this call.
     """
+    deadline = candidate.started_at + timeout
     up = wait_for(
-        HubReady(candidate, ready_banner, candidate.session()),
-        deadline=candidate.started_at + timeout,
+        HubReady(candidate, ready_banner, candidate.session(), deadline=deadline),
+        deadline=deadline,
         cancel=cancel,
     )
     return up if up is not None else UpResult(seconds=None)

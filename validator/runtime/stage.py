@@ -25,6 +25,7 @@ from validator.findings import Finding
 from validator.image import ImageInfo
 from validator.options import Options, wait_limit
 from validator.profiles import CommandMode, Profile
+from validator.runtime.cancel import linked
 from validator.runtime.hubstub import StubHub
 from validator.runtime.sandbox import Sandbox
 from validator.runtime.spawn import hub_environment, mode_label, start_candidate, wait_until_up
@@ -129,7 +130,8 @@ class Spawns:
         """The candidates' internal network, made by the first spawn that needs it."""
         with self._lock:
             if self._network is None:
-                network = self.sandbox.network(egress=self.options.allow_egress)
+                with self.sandbox.creating():
+                    network = self.sandbox.network(egress=self.options.allow_egress)
                 gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
                 self._network = (str(network.name), str(gateway))
             return self._network
@@ -176,7 +178,7 @@ def runtime_findings(
     cancel: threading.Event | None = None,
 ) -> list[Finding]:
     """Runtime findings for every command mode, advisory ones included; [] when cancelled."""
-    cancel = cancel or threading.Event()
+    cancel = cancel or linked()
     spawns = Spawns(sandbox, image, profile, options, user)
     modes = profile.all_command_modes
     # All spawns at once: they share nothing, and it cuts the wait.

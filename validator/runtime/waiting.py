@@ -24,6 +24,7 @@ import requests
 from docker.models.containers import Container
 
 from validator.runtime.listening import Listener
+from validator.runtime.logs import LogWindow
 from validator.runtime.tls import plain_http_status
 
 T = TypeVar("T")
@@ -109,7 +110,9 @@ class Server(Protocol):
 
     def exit_code(self) -> int | None: ...
 
-    def logs(self) -> str: ...
+    def printed(self, text: str) -> bool:
+        """Whether ``text`` appeared in the server's output (searched as it arrives)."""
+        ...
 
     def listeners(self) -> list[Listener] | None: ...
 
@@ -147,13 +150,22 @@ class HubReady:
     """
 
     interval = 0.1
+    # The read timeout of one readiness request, shortened to what is left of the wait.
+    read_timeout = 5.0
 
     def __init__(
-        self, server: Server, ready_banner: str, session: requests.Session | None = None
+        self,
+        server: Server,
+        ready_banner: str,
+        session: requests.Session | None = None,
+        *,
+        deadline: float | None = None,
     ) -> None:
-        """``session`` reaches the server as the hub does (``Candidate.session()``)."""
+        """``session`` reaches the server as the hub does (``Candidate.session()``);
+        ``deadline`` (monotonic) bounds each request, so the wait ends on time."""
         self.server = server
         self.ready_banner = ready_banner
+        self.deadline = deadline
         self._session = session or requests.Session()
         self._next_listen_check = 0.0
         self._tls_error: str | None = None
@@ -166,7 +178,7 @@ class HubReady:
         try:
             # A short connect timeout: once a container dies its address stops answering
             # at all, and the exit check below must not wait behind it.
-            response = self._session.get(url, timeout=(0.5, 5), allow_redirects=False)
+            response = self._session.get(url, timeout=(0.5, self._left()), allow_redirects=False)
             if response.status_code < HUB_UP_BELOW:
                 return UpResult(seconds=now - server.started_at, status=response.status_code)
         except requests.exceptions.SSLError as exc:
@@ -185,14 +197,19 @@ class HubReady:
         exit_code = server.exit_code()
         if exit_code is not None:
             return UpResult(seconds=None, exit_code=exit_code, tls_error=self._tls_error)
-        # Reading logs and sockets costs two engine calls: once a second is enough.
+        # Reading the sockets costs an exec in the container: once a second is enough.
         if now >= self._next_listen_check:
             self._next_listen_check = now + 1.0
-            if self.ready_banner in server.logs():
+            if server.printed(self.ready_banner):
                 listeners = server.listeners()
                 if listeners is not None and _misplaced(listeners, server.port):
                     return UpResult(seconds=None, listeners=listeners)
         return None
+
+    def _left(self) -> float:
+        if self.deadline is None:
+            return self.read_timeout
+        return max(0.2, min(self.read_timeout, self.deadline - time.monotonic()))
 
     def timed_out(self) -> UpResult:
         return UpResult(
@@ -233,23 +250,27 @@ class Exit:
     code: int | None
 
 
-def _logs(container: Container) -> str:
-    raw: bytes = container.logs(stdout=True, stderr=True)
-    return raw.decode("utf-8", "replace")
-
-
 class Exits:
-    """The container's command ends; ``give_up_when(output so far)`` may end the wait sooner."""
+    """The container's command ends; ``give_up_when(output so far)`` may end the wait sooner.
+
+    The output is the bounded ``LogWindow`` a follower fills; the predicate sees it again
+    only when new output arrived.
+    """
 
     # The engine's own wait blocks for this long in each look, so no pause is needed.
     interval = 0.0
     engine_wait = 0.25
 
     def __init__(
-        self, container: Container, give_up_when: Callable[[str], bool] | None = None
+        self,
+        container: Container,
+        output: LogWindow,
+        give_up_when: Callable[[str], bool] | None = None,
     ) -> None:
         self.container = container
+        self.output = output
         self.give_up_when = give_up_when
+        self._judged = -1  # output.total when give_up_when last saw it
 
     def check(self) -> Exit | None:
         try:
@@ -257,9 +278,10 @@ class Exits:
             return Exit(int(status.get("StatusCode", -1)))
         except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
             pass
-        if self.give_up_when is not None and self.give_up_when(_logs(self.container)):
-            return Exit(None)
-        return None
+        if self.give_up_when is None or self.output.total == self._judged:
+            return None
+        self._judged = self.output.total
+        return Exit(None) if self.give_up_when(self.output.text()) else None
 
     def timed_out(self) -> Exit:
         return Exit(None)

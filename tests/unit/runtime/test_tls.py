@@ -189,8 +189,8 @@ class _PlainServer:
     def exit_code(self) -> int | None:
         return None
 
-    def logs(self) -> str:
-        return ""
+    def printed(self, text: str) -> bool:
+        return False
 
     def listeners(self) -> list[Listener] | None:
         return None

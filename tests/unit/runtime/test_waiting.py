@@ -139,8 +139,8 @@ class FakeServer:
             return self.code
         return None
 
-    def logs(self) -> str:
-        return ""
+    def printed(self, text: str) -> bool:
+        return False
 
     def listeners(self) -> list[Listener] | None:
         return []
@@ -194,8 +194,8 @@ def test_hub_ready_ends_when_the_container_exits() -> None:
 
 
 class Misplaced(FakeServer):
-    def logs(self) -> str:
-        return "Jupyter Server is running at http://127.0.0.1:8888/"
+    def printed(self, text: str) -> bool:
+        return text in "Jupyter Server is running at http://127.0.0.1:8888/"
 
     def listeners(self) -> list[Listener] | None:
         return [Listener("127.0.0.1", 8888, 1000)]
@@ -211,3 +211,31 @@ def test_hub_ready_at_the_deadline_reports_the_sockets() -> None:
     server = FakeServer(exits_after=None)
     up = wait_for(HubReady(server, "is running at"), deadline=time.monotonic() + 0.3)
     assert up == UpResult(seconds=None, timed_out=True, listeners=[])
+
+
+class SlowServer(FakeServer):
+    """A server that accepts connections and answers nothing, ever."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(exits_after=None)
+        self.url = f"http://{address}/user/x/"
+
+
+def test_hub_ready_ends_at_its_deadline_even_when_requests_hang() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    host, port = listener.getsockname()
+    try:
+        server = SlowServer(f"{host}:{port}")
+        started = time.monotonic()
+        deadline = started + 1.0
+        # The request's read timeout (5 s) is cut to what is left of the wait.
+        up = wait_for(HubReady(server, "is running at", deadline=deadline), deadline=deadline)
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert up is not None and up.timed_out
+    assert elapsed < 2.5, elapsed

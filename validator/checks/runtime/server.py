@@ -69,11 +69,15 @@ def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
         return [failed], "the server cannot be reached over TLS"
     if up.exit_code is not None:
         message = f"the container exited with code {up.exit_code} after {elapsed:.1f} s"
-        if up.exit_code == 0 and cause is None:
+        fix = cause.fix if cause else None
+        if candidate.oom_killed():
+            message += f": {OUT_OF_MEMORY}"
+            fix = OUT_OF_MEMORY_FIX
+        elif up.exit_code == 0 and cause is None:
             message += " (its command finished instead of serving)"
-        if cause:
+        elif cause:
             message += f": {cause.cause}"
-        failed = SERVER_STARTS.failed(message, fix=cause.fix if cause else None, evidence=evidence)
+        failed = SERVER_STARTS.failed(message, fix=fix, evidence=evidence)
         return [failed], "the server did not start"
     if up.listeners is not None and not up.timed_out:
         shown = ", ".join(str(x) for x in up.listeners)
@@ -96,6 +100,9 @@ def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
         message += " (the hub's http_timeout)"
     if not ctx.hub.contacted:
         message += "; it never contacted the hub API"
+    flood = flooded(candidate.log_bytes())
+    if flood:
+        message += f"; {flood}"
     if cause:
         message += f": {cause.cause}"
     findings = [
@@ -106,6 +113,23 @@ def _not_up(ctx: RuntimeContext) -> tuple[list[Finding], str]:
         shown = ", ".join(str(x) for x in up.listeners)
         findings.append(LISTEN_ADDRESS.failed(f"listening sockets: {shown}", evidence=evidence))
     return findings, "the server did not answer"
+
+
+# The kernel's OOM killer ended the container at its memory limit (State.OOMKilled).
+OUT_OF_MEMORY = "it ran out of memory: the kernel killed it at the container's memory limit"
+OUT_OF_MEMORY_FIX = (
+    "Find what allocates without bound at start (the entrypoint, a preloaded data set); "
+    "a hub limits memory too (mem_limit, the pod's resources.limits.memory)."
+)
+# Output beyond this is worth naming: a server that logs this much is busy doing so.
+FLOOD_BYTES = 10_000_000
+
+
+def flooded(written: int) -> str:
+    """A note on an output flood, or "" when the container wrote little."""
+    if written < FLOOD_BYTES:
+        return ""
+    return f"it wrote {written / 1e6:,.0f} MB to stdout and stderr meanwhile (a log flood)"
 
 
 def _startup_time(seconds: float, profile: Profile) -> Finding:
@@ -149,6 +173,8 @@ def stays_up(
         message = (
             f"the container exited with code {ended.code} {watched:.1f} s after its first answer"
         )
+        if candidate.oom_killed():
+            message += f": {OUT_OF_MEMORY}"
         last = _last_line(logs)
         if last:
             message += f"; its last log line: {last!r}"

@@ -52,6 +52,7 @@ fi
 
 # A command that calls start.sh again (old images had it in CMD) gets it only once.
 if [ -n "${_START_SH_DONE:-}" ]; then
+    log WARNING "start.sh is the ENTRYPOINT already and runs once; leave it out of the command"
     exec "$@"
 fi
 export _START_SH_DONE=1

@@ -22,7 +22,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from tests.support.images import ROOT_IMAGE, defaultca_bundle
+from tests.support.images import ROOT_IMAGE, default_ca_bundle
 
 HUB = "5.4.6"
 PREFIX = "jhiv-ci"  # not jhiv-test/: the test images own that namespace
@@ -32,7 +32,7 @@ LABEL = "org.jupyter.image-validator.test"
 
 def ca_bundle() -> Path | None:
     machine = Path("/etc/ssl/certs/ca-certificates.crt")
-    return defaultca_bundle() or (machine if machine.is_file() else None)
+    return default_ca_bundle() or (machine if machine.is_file() else None)
 
 
 @dataclass(frozen=True)

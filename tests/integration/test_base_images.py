@@ -8,109 +8,28 @@ few minutes (bench/build_bench.py measures both).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import docker
-import docker.errors
 import pytest
-from docker.models.containers import Container
 
-from tests.support.images import ROOT_IMAGE, default_ca_bundle
+from tests.support.base_image import (
+    BASE,
+    HUB,
+    PREFIX,
+    Built,
+    container,
+    health,
+    run_once,
+    wait_for,
+)
+from tests.support.images import ROOT_IMAGE
 
 pytestmark = pytest.mark.docker
 
-HUB = "5.4.6"
-PREFIX = "jhiv-ci"  # not jhiv-test/: the test images own that namespace
-BASE = f"{PREFIX}/base:hub-{HUB}"
 DOCKER_STACKS_BASE_NOTEBOOK_MB = 828  # after docker-stacks #2172
-LABEL = "org.jupyter.image-validator.test"
-
-
-def _ca_bundle() -> Path | None:
-    machine = Path("/etc/ssl/certs/ca-certificates.crt")
-    return default_ca_bundle() or (machine if machine.is_file() else None)
-
-
-@dataclass(frozen=True)
-class Built:
-    stdout: str
-    stderr: str
-    seconds: float
-    out: Path
-    manifests: dict[str, dict[str, Any]]
-    ca: Path | None
-
-
-@pytest.fixture(scope="module")
-def built(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    out = tmp_path_factory.mktemp("build-images")
-    ca = _ca_bundle()
-    command = [
-        sys.executable, "-m", "validator.images", "build", "base",
-        "--hub", HUB,
-        "--root-image", ROOT_IMAGE,
-        "--repository-prefix", PREFIX,
-        "--out", str(out),
-    ]  # fmt: skip
-    if ca is not None:
-        command += ["--ca-cert", str(ca)]
-    started = time.monotonic()
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    seconds = time.monotonic() - started
-    print(f"build-images build base --hub {HUB}: {seconds:.1f} s\n{proc.stdout}")
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
-    manifests = {
-        path.stem: json.loads(path.read_text()) for path in (out / "manifests").glob("*.json")
-    }
-    return Built(proc.stdout, proc.stderr, seconds, out, manifests, ca)
-
-
-@contextlib.contextmanager
-def container(client: docker.DockerClient, **kwargs: Any) -> Iterator[Container]:
-    """A detached container of the base image, removed whatever happens."""
-    kwargs.setdefault("image", BASE)
-    run = client.containers.run(
-        detach=True, labels={LABEL: "true"}, name=f"jhiv-ci-{uuid.uuid4().hex[:8]}", **kwargs
-    )
-    try:
-        yield run
-    finally:
-        with contextlib.suppress(docker.errors.NotFound):
-            run.remove(force=True, v=True)
-
-
-def run_once(client: docker.DockerClient, command: list[str], **kwargs: Any) -> str:
-    """Run ``command`` through the image's ENTRYPOINT to its end; stdout and stderr."""
-    with container(client, command=command, **kwargs) as c:
-        status = c.wait(timeout=60)
-        logs: str = c.logs().decode("utf-8", "replace")
-    assert status["StatusCode"] == 0, logs
-    return logs
-
-
-def wait_for(predicate: Any, timeout: float, what: str, last: Any = lambda: "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout:.0f} s; last seen: {last()}")
-
-
-def health(c: Container) -> str:
-    c.reload()
-    return str(c.attrs["State"].get("Health", {}).get("Status", "none"))
 
 
 def test_one_command_builds_validates_and_describes(built: Built) -> None:

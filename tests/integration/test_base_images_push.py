@@ -28,7 +28,7 @@ import docker.errors
 import pytest
 import requests
 
-from tests.integration.test_base_images import HUB, _ca_bundle
+from tests.support.base_image import HUB, ca_bundle
 from tests.support.images import ROOT_IMAGE
 from tests.support.registry import REGISTRY_BIN, TestRegistry
 from tests.support.skip import unavailable
@@ -75,7 +75,7 @@ def push_command(prefix: str, out: Path) -> list[str]:
         "--out", str(out),
         "--push", "--username", USER, "--password-stdin",
     ]  # fmt: skip
-    ca = _ca_bundle()
+    ca = ca_bundle()
     if ca is not None:
         command += ["--ca-cert", str(ca)]
     return command

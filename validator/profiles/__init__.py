@@ -203,10 +203,11 @@ class Profile(BaseModel):
             raise ValueError("expected os/arch[/variant], like linux/amd64")
         return value
 
-    @field_validator("user_name", "server_name")
+    @field_validator("server_name")
     @classmethod
     def _not_dots(cls, value: str) -> str:
-        # "." and ".." would turn the server's URL prefix into a relative path.
+        # "." and ".." would turn the server's URL prefix into a relative path (the user
+        # name's pattern already starts with a letter or a digit).
         if value and set(value) == {"."}:
             raise ValueError("expected a name that is not only dots")
         return value

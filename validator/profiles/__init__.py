@@ -7,6 +7,7 @@ error at once, each naming its field.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import secrets
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,13 +27,22 @@ from pydantic import (
 )
 
 from validator.errors import ProfileError
+from validator.profiles import reading
+from validator.profiles.mounts import check_mount_path, overlaps
 
 DEFAULT_PROFILE = "jupyter4nfdi"
-_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-# The mount-path pattern of the Jupyter4NFDI spawn form, anchored at both ends here.
-_MOUNT_PATH_RE = re.compile(r"^/[A-Za-z0-9\-/_.]+$")
-_PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_OWNER_RE = re.compile(r"^\d{1,10}:\d{1,10}$")
+# fullmatch and [0-9], not \d and $: \d takes any script's digits and $ matches before a
+# trailing newline. Four digits a part keep int() far from its 4 300-digit limit.
+VERSION_RE = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}")
+_PROFILE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_OWNER_RE = re.compile(r"([0-9]{1,10}):([0-9]{1,10})")
+_PROFILE_FILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\.ya?ml")
+# The largest uid/gid the kernel takes: 32 bits less (uid_t)-1, which means "no change".
+MAX_ID = 2**32 - 2
+# How many profiles an extends chain may read; real ones are one or two deep.
+MAX_EXTENDS = 8
+# Printable ASCII: names and labels end up in URLs, headers and report lines.
+_LABEL = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
 
 VolumeKind = Literal["bind", "docker-volume", "pvc"]
 ProfilePullPolicy = Literal["always", "if-not-present", "never"]
@@ -56,19 +65,35 @@ class CommandMode(str, Enum):
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(description="Short name, used on the command line and in reports.")
-    description: str = Field("", description="One line shown by --list-profiles.")
+    name: str = Field(
+        max_length=100,
+        pattern=_LABEL,
+        description="Short name, used on the command line and in reports.",
+    )
+    description: str = Field(
+        "",
+        max_length=300,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="One line shown by --list-profiles.",
+    )
     hub_version: str = Field(description="JupyterHub version of the target hub (X.Y.Z).")
-    spawner: str = Field("dockerspawner", description="Spawner the hub uses, for the record.")
+    spawner: str = Field(
+        "dockerspawner",
+        max_length=100,
+        pattern=_LABEL,
+        description="Spawner the hub uses, for the record.",
+    )
     platform: str = Field("linux/amd64", description="os/architecture the hub's nodes run.")
     command_modes: list[CommandMode] = Field(
         min_length=1,
+        max_length=len(CommandMode),
         description="How the command is chosen: image (the image CMD), singleuser "
         "(jupyterhub-singleuser replaces CMD) and/or job (bash -lc jupyterhub-singleuser); "
         "each mode is spawned and probed, and its failures decide the verdict.",
     )
     advisory_command_modes: list[CommandMode] = Field(
         default_factory=list,
+        max_length=len(CommandMode),
         description="Further modes the platform also uses (e.g. its job API); each is "
         "spawned and probed, but its failures are reported as warnings.",
     )
@@ -84,18 +109,27 @@ class Profile(BaseModel):
     )
     user_name: str = Field(
         "validator",
+        max_length=255,
         pattern=r"^[a-z0-9][a-z0-9._@+-]*$",
         description="Hub user name in the URL (identity strings with @ and . are allowed).",
     )
-    server_name: str = Field("", pattern=r"^[a-z0-9._-]*$", description="Named server, or ''.")
+    server_name: str = Field(
+        "", max_length=255, pattern=r"^[a-z0-9._-]*$", description="Named server, or ''."
+    )
     random_server_name: bool = Field(
         False,
         description="Each spawn gets a fresh random 32-character server name "
         "(a letter, then hex), as platforms that name every server do.",
     )
-    uid: int | None = Field(None, ge=0, description="uid to run as; null keeps the image USER.")
-    gid: int | None = Field(None, ge=0, description="Primary gid with uid; null: from the image.")
-    fs_gid: int | None = Field(None, ge=0, description="Supplementary group owning volumes.")
+    uid: int | None = Field(
+        None, ge=0, le=MAX_ID, description="uid to run as; null keeps the image USER."
+    )
+    gid: int | None = Field(
+        None, ge=0, le=MAX_ID, description="Primary gid with uid; null: from the image."
+    )
+    fs_gid: int | None = Field(
+        None, ge=0, le=MAX_ID, description="Supplementary group owning volumes."
+    )
     home_volume: str | None = Field(None, description="An empty volume is mounted here.")
     mount_path: str | None = Field(None, description="User-data mount path, if any.")
     volume_kind: VolumeKind = Field(
@@ -135,7 +169,7 @@ class Profile(BaseModel):
         30, ge=1, le=86_400, description="Seconds the server may take to answer {prefix}api."
     )
     size_budget_mb: int = Field(
-        10_000, ge=1, description="Image size above which image-size warns."
+        10_000, ge=1, le=10_000_000, description="Image size above which image-size warns."
     )
     hub_api_public_https: bool = Field(
         False,
@@ -144,33 +178,59 @@ class Profile(BaseModel):
     )
     platform_tools: list[str] = Field(
         default_factory=list,
+        max_length=100,
         description="Commands the platform's own hooks run inside the server's container.",
     )
     sources: dict[str, str] = Field(
         default_factory=dict,
+        max_length=100,
         description="Where each field's value comes from (field name -> source).",
     )
 
+    # The validators' messages never quote the value: it may come from a file the user
+    # may not show (reading.py), and a command-line value is quoted by the CLI itself.
     @field_validator("hub_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not _VERSION_RE.match(value):
-            raise ValueError(f"expected X.Y.Z, got {value!r}")
+        if VERSION_RE.fullmatch(value) is None:
+            raise ValueError("expected X.Y.Z in ASCII digits, like 5.2.1")
         return value
 
     @field_validator("platform")
     @classmethod
     def _platform(cls, value: str) -> str:
-        if value.count("/") not in (1, 2):
-            raise ValueError(f"expected os/arch[/variant], got {value!r}")
+        if re.fullmatch(r"[a-z0-9_]{1,32}/[a-z0-9_]{1,32}(?:/[a-z0-9_]{1,32})?", value) is None:
+            raise ValueError("expected os/arch[/variant], like linux/amd64")
+        return value
+
+    @field_validator("server_name")
+    @classmethod
+    def _not_dots(cls, value: str) -> str:
+        # "." and ".." would turn the server's URL prefix into a relative path (the user
+        # name's pattern already starts with a letter or a digit).
+        if value and set(value) == {"."}:
+            raise ValueError("expected a name that is not only dots")
         return value
 
     @field_validator("home_volume", "mount_path")
     @classmethod
     def _abs_path(cls, value: str | None) -> str | None:
-        if value is not None and not _MOUNT_PATH_RE.match(value):
-            raise ValueError(f"expected an absolute path like /mnt/userdata, got {value!r}")
-        return value.rstrip("/") or "/" if value is not None else None
+        return None if value is None else check_mount_path(value)
+
+    @field_validator("command_modes", "advisory_command_modes")
+    @classmethod
+    def _once_each(cls, value: list[CommandMode]) -> list[CommandMode]:
+        # Each listed mode is one more container: a repeat would spawn it twice.
+        if len(set(value)) != len(value):
+            raise ValueError("expected each mode once")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _source_texts(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(len(v) > 500 or re.search(r"[\x00-\x1f\x7f]", v) for v in value.values()):
+            raise ValueError("expected one line of at most 500 characters per source")
+        return value
 
     @field_validator("pull_bandwidth_mbps")
     @classmethod
@@ -182,31 +242,40 @@ class Profile(BaseModel):
     @field_validator("ssl_mount_path")
     @classmethod
     def _ssl_path(cls, value: str) -> str:
-        if not _MOUNT_PATH_RE.match(value):
-            raise ValueError(f"expected an absolute path like /etc/jupyterhub/ssl, got {value!r}")
-        return value.rstrip("/") or "/"
+        return check_mount_path(value)
 
     @field_validator("platform_tools")
     @classmethod
     def _tool_names(cls, value: list[str]) -> list[str]:
-        bad = [t for t in value if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", t)]
+        bad = [t for t in value if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", t)]
         if bad:
-            raise ValueError(f"expected command names, got {bad!r}")
+            raise ValueError(f"expected command names ({len(bad)} are not)")
+        if len(set(value)) != len(value):
+            raise ValueError("expected each command once")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.volume_owner is not None and not _OWNER_RE.match(self.volume_owner):
-            raise ValueError(f"volume_owner: expected uid:gid, got {self.volume_owner!r}")
+        if self.volume_owner is not None:
+            owner = _OWNER_RE.fullmatch(self.volume_owner)
+            if owner is None or max(int(owner[1]), int(owner[2])) > MAX_ID:
+                raise ValueError(f"volume_owner: expected uid:gid, each 0 to {MAX_ID}")
+        if self.internal_ssl:
+            for name in ("home_volume", "mount_path"):
+                path = getattr(self, name)
+                if path is not None and overlaps(path, self.ssl_mount_path):
+                    raise ValueError(
+                        f"{name}: overlaps ssl_mount_path, where the certificates are mounted"
+                    )
         if self.volume_kind == "bind" and self.volume_owner is None:
             raise ValueError("volume_owner: required when volume_kind is bind")
         overlap = set(self.command_modes) & set(self.advisory_command_modes)
         if overlap:
             shown = ", ".join(sorted(m.value for m in overlap))
             raise ValueError(f"advisory_command_modes: {shown} already decide the verdict")
-        unknown = sorted(set(self.sources) - set(type(self).model_fields))
+        unknown = set(self.sources) - set(type(self).model_fields)
         if unknown:
-            raise ValueError(f"sources: no such fields {unknown}")
+            raise ValueError(f"sources: no such fields ({_known_or_count(unknown)})")
         return self
 
     @property
@@ -277,21 +346,41 @@ class Profile(BaseModel):
         return _validate({**self.model_dump(), **changes}, source=f"profile {self.name!r}")
 
 
-def _format_errors(exc: ValidationError) -> str:
+def _known_or_count(keys: set[Any]) -> str:
+    """Unknown keys described without quoting them: a count, and the fields they resemble."""
+    fields = list(Profile.model_fields)
+    near = sorted({m for k in keys for m in difflib.get_close_matches(str(k), fields, 1, 0.75)})
+    count = f"{len(keys)} unknown" if len(keys) > 1 else "unknown"
+    return f"{count}; did you mean {', '.join(near)}?" if near else count
+
+
+def _format_errors(exc: ValidationError, lines: dict[str, int]) -> str:
+    """Every schema error as ``field (line N): reason``; nothing of the input is quoted."""
+    fields = set(Profile.model_fields)
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = err["loc"]
+        head = str(loc[0]) if loc else ""
+        line = f"line {lines[head]}" if head in lines else ""
+        if err["type"] == "extra_forbidden" and len(loc) == 1:
+            parts.append(f"{line or 'a field'}: {_known_or_count({head})} field")
+            continue
+        # A dict key under a field (sources) is the file's text: shown as <key>.
+        where = (
+            ".".join(str(p) if isinstance(p, int) or p in fields else "<key>" for p in loc)
+            or "(top level)"
+        )
         msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}")
+        parts.append(f"{where}{f' ({line})' if line else ''}: {msg}")
     return "; ".join(parts)
 
 
-def _validate(data: dict[str, Any], source: str) -> Profile:
+def _validate(data: dict[str, Any], source: str, lines: dict[str, int] | None = None) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(
-            f"{source} is invalid: {_format_errors(exc)}",
+            f"{source} is invalid: {_format_errors(exc, lines or {})}",
             hint="see 'validate-image --list-profiles' and docs/profiles.md",
         ) from None
 
@@ -304,49 +393,67 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in _builtin_dir().glob("*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProfileError(f"cannot read profile {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ProfileError(f"profile {str(path)!r} is not valid YAML{at}: {problem}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"profile {str(path)!r} must be a mapping of fields")
-    return data
+def _is_builtin_name(text: str) -> bool:
+    return _PROFILE_NAME_RE.fullmatch(text) is not None and not text.endswith((".yaml", ".yml"))
 
 
-def _raw(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
-    if name_or_path in seen:
-        raise ProfileError(f"profile 'extends' loops: {' -> '.join((*seen, name_or_path))}")
-    if _PROFILE_NAME_RE.match(name_or_path) and not name_or_path.endswith((".yaml", ".yml")):
-        path = _builtin_dir() / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise ProfileError(
-                f"unknown profile {name_or_path!r}",
-                hint=f"choose one of {', '.join(builtin_names())} or pass a YAML file",
-            )
-    else:
-        path = Path(name_or_path)
-    data = _read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise ProfileError(f"profile {str(path)!r}: extends must be a profile name")
-        base, _ = _raw(parent, (*seen, name_or_path))
+def _builtin(name: str) -> Path:
+    path = _builtin_dir() / f"{name}.yaml"
+    if not path.is_file():
+        raise ProfileError(
+            f"unknown profile {name!r}",
+            hint=f"choose one of {', '.join(builtin_names())} or pass a YAML file",
+        )
+    return path
+
+
+def _parent_path(value: object, child: Path) -> Path:
+    """Where ``extends: value`` in ``child`` points: a built-in, or a file beside ``child``.
+
+    Relative to the child's directory, not the working directory, and never out of it,
+    symlinks included: a profile must not make the tool read /etc/shadow or /dev/zero.
+    """
+    if isinstance(value, str) and _is_builtin_name(value):
+        return _builtin(value)
+    if not isinstance(value, str) or _PROFILE_FILE_RE.fullmatch(value) is None:
+        raise ProfileError(
+            f"profile {str(child)!r}: extends must be a profile name or the file name of a "
+            "profile in the same directory (name.yaml)",
+            hint=f"built-in profiles: {', '.join(builtin_names())}",
+        )
+    here = child.resolve().parent
+    target = (here / value).resolve()
+    if target.parent != here:
+        raise ProfileError(
+            f"profile {str(child)!r}: extends {value!r} leads out of the profile's directory"
+        )
+    return target
+
+
+def _raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
+    key = path.resolve()
+    if key in seen:
+        chain = " -> ".join(p.name for p in (*seen, key))
+        raise ProfileError(f"profile 'extends' loops: {chain}")
+    if len(seen) >= MAX_EXTENDS:
+        raise ProfileError(f"profile {str(path)!r}: extends more than {MAX_EXTENDS} profiles deep")
+    document = reading.load(path)
+    data, lines = document.data, document.lines
+    if "extends" in data:
+        base, _ = _raw(_parent_path(data.pop("extends"), path), (*seen, key))
         base.pop("name", None)  # a child is its own profile, whatever it extends
         data = {**base, **data}
     data.setdefault("name", path.stem)
-    return data, str(path)
+    return data, lines
 
 
 def load_profile(name_or_path: str = DEFAULT_PROFILE) -> Profile:
     """A built-in profile by name, or a YAML file by path."""
-    data, source = _raw(name_or_path)
-    return _validate(data, source=f"profile {source!r}")
+    if not name_or_path or "\x00" in name_or_path:
+        raise ProfileError("a profile is a built-in name or the path of a YAML file")
+    path = _builtin(name_or_path) if _is_builtin_name(name_or_path) else Path(name_or_path)
+    data, lines = _raw(path)
+    return _validate(data, source=f"profile {str(path)!r}", lines=lines)
 
 
 def list_profiles() -> list[Profile]:

@@ -742,11 +742,17 @@ class Store:
                 )
                 for watch_id, job_id in rows:
                     heads.append((self._served.get(watch_id, -1), order, job_id, table, watch_id))
-            for _, _, job_id, table, watch_id in sorted(heads, key=lambda h: h[:3]):
-                # Another process's worker may have taken it since: then the next head.
+            for _, _, _, table, watch_id in sorted(heads, key=lambda h: h[:3]):
+                # The watch's oldest due job that no other transaction holds: another
+                # worker (or process) may be claiming its head right now.
+                of_watch = (
+                    table.watch_id.is_(None) if watch_id is None else table.watch_id == watch_id
+                )
                 row = session.scalar(
                     select(table)
-                    .where(table.id == job_id, table.status == Status.QUEUED)
+                    .where(table.status == Status.QUEUED, table.not_before <= now, of_watch)
+                    .order_by(table.id)
+                    .limit(1)
                     .with_for_update(skip_locked=True)
                 )
                 if not isinstance(row, (Resolution, Validation)):

@@ -255,7 +255,7 @@ def test_callback_credentials_stay_secret_and_leave_the_db_files_when_deleted(
     caplog.set_level(logging.DEBUG)
     Fail.hits = 0
     db = tmp_path / "service.sqlite3"
-    with serving(Fail) as address, app_client(tmp_path, worker=True) as (client, runner):
+    with serving(Fail) as address, app_client(tmp_path, worker=True) as (client, _):
         created = add_watch(client, username="robot", password=REGISTRY_PASSWORD,
                             callback_url=f"http://robot:{URL_PASSWORD}@{address}/v",
                             callback_secret=CALLBACK_SECRET)  # fmt: skip

@@ -16,9 +16,12 @@ from fastapi.responses import JSONResponse, Response
 
 from validator import __version__
 from validator.service import api, hooks
+from validator.service._redact_shim import redact_text
 from validator.service.context import Service
+from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics
-from validator.service.middleware import AccessLog, BodyLimit
+from validator.service.middleware import AccessLog, BodyLimit, redact_path
+from validator.service.notifier import Notifier, Send
 from validator.service.ratelimit import RateLimiter
 from validator.service.runner import Runner
 from validator.service.settings import Settings
@@ -36,9 +39,33 @@ See docs/service.md.
 """
 
 
+# A validation message quotes at most this much (a 1 MB string must not come back).
+SHOWN_MESSAGE = 300
+
+
+def _printable(value: object) -> object:
+    """Text a response can encode: a lone surrogate from a JSON escape becomes \\udXXX."""
+    if not isinstance(value, str):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
-    # The rejected input may be a password typed into the wrong field: never echo it.
-    return [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors]
+    # The rejected input may be a password typed into the wrong field: never echo it, nor
+    # credentials typed into a URL (the messages quote the value).
+    cleaned = []
+    for error in errors:
+        message = redact_text(str(error.get("msg", "")))
+        if len(message) > SHOWN_MESSAGE:
+            message = message[:SHOWN_MESSAGE] + "..."
+        cleaned.append(
+            {
+                "type": error.get("type"),
+                "loc": [_printable(part) for part in error.get("loc", ())],
+                "msg": _printable(message),
+            }
+        )
+    return cleaned
 
 
 def create_app(
@@ -48,14 +75,12 @@ def create_app(
     *,
     start_worker: bool = True,
     clock: Callable[[], float] = time.monotonic,
-    send_callback: Callable[..., bool] | None = None,
+    send_callback: Send | None = None,
     shutdown_grace: float = 10.0,
 ) -> FastAPI:
     store.create_schema()
     metrics = Metrics()
-    worker_options: dict[str, Any] = {}
-    if send_callback is not None:
-        worker_options["send_callback"] = send_callback
+    notifier = Notifier(metrics, settings.callback_queue, send=send_callback)
     worker = Worker(
         store,
         runner,
@@ -63,22 +88,29 @@ def create_app(
         concurrency=settings.concurrency,
         policy=RetryPolicy(settings.max_attempts, settings.backoff, settings.backoff_max),
         public_url=settings.public_url,
-        **worker_options,
+        notify=notifier.submit,
     )
     metrics.watch_queue(store.depth)
     svc = Service(
-        settings, store, worker, metrics, RateLimiter(settings.rate, settings.burst, clock)
+        settings,
+        store,
+        worker,
+        metrics,
+        RateLimiter(settings.rate, settings.burst, clock),
+        Lockout(settings.admin_failures, settings.admin_lockout, clock),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_worker:
+            notifier.start()
             worker.start()
         try:
             yield
         finally:
             if start_worker:
                 worker.stop(shutdown_grace)
+                notifier.stop(shutdown_grace / 2)
 
     app = FastAPI(
         title="jupyterhub-image-validator webhook service",
@@ -87,6 +119,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = svc
+    app.state.notifier = notifier
     app.include_router(hooks.router)
     app.include_router(api.router)
 
@@ -96,6 +129,19 @@ def create_app(
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
         return JSONResponse({"detail": _clean_errors(errors)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort: the fuzz tests find no input that gets here. No traceback and
+        # no message go out (either may quote a secret); the log names the type only.
+        log.error(
+            "Internal error answering %s %s: %s",
+            request.method,
+            redact_path(request.url.path),
+            type(exc).__name__,
+        )
+        log.debug("Traceback of the internal error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> JSONResponse:

@@ -20,6 +20,7 @@ import requests
 
 from validator import __version__
 from validator.registry.credentials import Secret
+from validator.service._redact_shim import redact_url
 from validator.service.auth import sign
 from validator.service.store import ValidationInfo
 
@@ -86,16 +87,19 @@ def send(
 ) -> bool:
     """Deliver ``document``; True once the receiver answered 2xx."""
     body, headers = signed_request(document, secret)
+    shown = redact_url(url)  # the URL may carry user:password@
     for attempt in range(1, ATTEMPTS + 1):
         try:
             status = post(url, body, headers)
         except requests.RequestException as exc:
-            log.warning("Callback %s failed (try %d): %s", url, attempt, type(exc).__name__)
+            log.warning("Callback %s failed (try %d): %s", shown, attempt, type(exc).__name__)
         else:
             if 200 <= status < 300:
-                log.info("Sent the verdict of validation %s to %s", document["validation_id"], url)
+                log.info(
+                    "Sent the verdict of validation %s to %s", document["validation_id"], shown
+                )
                 return True
-            log.warning("Callback %s answered HTTP %d (try %d)", url, status, attempt)
+            log.warning("Callback %s answered HTTP %d (try %d)", shown, status, attempt)
         if attempt < ATTEMPTS:
             sleep(2.0**attempt)
     return False

@@ -55,7 +55,7 @@ def _serve(host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from validator.service.app import create_app
-    from validator.service.runner import DockerRunner
+    from validator.service.runner import DockerRunner, candidate_limits
 
     settings = load_settings()
     level = getattr(logging, log_level.upper())
@@ -75,9 +75,24 @@ def _serve(host: str, port: int, log_level: str) -> int:
         if secret is not None
     ]
     log.info("Receivers on: %s", "; ".join(receivers) or "none (set a hook token)")
-    app = create_app(settings, store, DockerRunner(keep_images=settings.keep_images))
-    # Our access log redacts URL tokens; uvicorn's would print them.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+    runner = DockerRunner(keep_images=settings.keep_images, limits=candidate_limits(settings))
+    app = create_app(settings, store, runner)
+    # Our access log redacts URL tokens; uvicorn's would print them. uvicorn's proxy
+    # headers are off: by default it believes X-Forwarded-For from 127.0.0.1, so anyone on
+    # the host could pick the address the rate limit sees (JHIV_SERVICE_TRUSTED_PROXIES
+    # decides instead, in peers.py).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+        # Bounded headers (h11 answers 431/400 beyond), as the body is bounded by MAX_BODY.
+        h11_max_incomplete_event_size=64 * 1024,
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What the request handlers share: settings, store, worker, metrics, rate limiter."""
+"""What the request handlers share: settings, store, worker, metrics, rate limiter,
+admin lock-out, and who a request comes from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from validator.service import peers
+from validator.service.lockout import Lockout
 from validator.service.matching import WatchView
 from validator.service.metrics import Metrics
 from validator.service.ratelimit import RateLimiter
@@ -27,6 +30,7 @@ class Service:
     worker: Worker
     metrics: Metrics
     limiter: RateLimiter
+    lockout: Lockout
     _views: tuple[WatchView, ...] | None = field(default=None, repr=False)
     _read_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -37,6 +41,12 @@ class Service:
                 self._views = tuple(w.view for w in self.store.watches())
                 self._read_at = time.monotonic()
             return self._views
+
+    def source(self, request: Request) -> str:
+        """The client's address, through trusted proxies only (peers.source)."""
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.getlist("x-forwarded-for")
+        return peers.source(peer, forwarded, self.settings.trusted_proxies)
 
     def watches_changed(self) -> None:
         with self._lock:

@@ -8,7 +8,6 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,21 +63,6 @@ def gather(outcomes: Sequence[Push | Ignored]) -> Parsed:
         pushes=tuple(o for o in outcomes if isinstance(o, Push)),
         ignored=tuple(o for o in outcomes if isinstance(o, Ignored)),
     )
-
-
-def decode_json(body: bytes) -> Any:
-    """The parsed body, or PayloadError saying where it stops being JSON."""
-    if not body.strip():
-        raise PayloadError("the body is empty; a JSON document was expected")
-    try:
-        # JSON between systems is UTF-8 (RFC 8259); json.loads would guess UTF-16/32 too.
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PayloadError("the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
 
 
 def mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -3,7 +3,9 @@ later in the worker pool, so a registry is never kept waiting by a validation.
 
 Order of the gates, cheapest first: rate limit per source address (429), receiver
 enabled (404), the body size limit (413, in the middleware), authentication (401 when
-missing, 403 when wrong), content type (415), JSON and shape (400), replay (409).
+missing, 403 when wrong), content type (415), JSON and shape (400), the jobs one
+request may queue (413), replay (409). A watch whose queue is full gets no new job: the
+push is acknowledged and listed as ignored, with the reason.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from validator.registry.credentials import Secret
-from validator.service import auth, jobs
+from validator.service import auth, jobs, jsonbody
+from validator.service._redact_shim import redact_text
 from validator.service.context import Service, service
-from validator.service.events import Ignored, Parsed, PayloadError, Push, decode_json
+from validator.service.events import Ignored, Parsed, PayloadError, Push
 from validator.service.matching import concerned
 from validator.service.payloads import distribution, dockerhub, github, harbor, quay
 from validator.service.ratelimit import retry_after
@@ -50,8 +53,7 @@ def _gate(
     svc: Service, request: Request, receiver: str, secret: Secret | None
 ) -> JSONResponse | None:
     """Rate limit, then whether the receiver is on; None when the request may go on."""
-    source = request.client.host if request.client else "-"
-    wait = svc.limiter.acquire(source)
+    wait = svc.limiter.acquire(svc.source(request))
     if wait > 0:
         return _reject(
             svc,
@@ -100,12 +102,30 @@ def _plan(pushes: tuple[Push, ...], svc: Service) -> tuple[list[Enqueue], list[I
     return items, unwatched
 
 
+class TooMuchWork(Exception):
+    """One request asks for more jobs than JHIV_SERVICE_MAX_REQUEST_JOBS."""
+
+    def __init__(self, jobs: int) -> None:
+        super().__init__(jobs)
+        self.jobs = jobs
+
+
 def _record(
     svc: Service, pushes: tuple[Push, ...], delivery: tuple[str, str] | None
 ) -> tuple[Accepted, list[Ignored]]:
     """Plan and store, off the event loop: both may wait for the database."""
     items, unwatched = _plan(pushes, svc)
-    return svc.store.accept(items, delivery), unwatched
+    if len(items) > svc.settings.max_request_jobs:
+        # Refused whole, before the store: no registry sends this many tagged pushes in
+        # one delivery, and a partial acceptance would hide which ones were dropped.
+        raise TooMuchWork(len(items))
+    accepted = svc.store.accept(items, delivery, watch_cap=svc.settings.max_watch_jobs)
+    full = [
+        Ignored(i.push.image, f"watch {i.watch.id} has {svc.settings.max_watch_jobs} jobs "
+                "waiting already; push again once they ran")
+        for i in accepted.over_cap
+    ]  # fmt: skip
+    return accepted, [*unwatched, *full]
 
 
 async def _accept(
@@ -117,11 +137,21 @@ async def _accept(
     delivery: tuple[str, str] | None = None,
 ) -> JSONResponse:
     try:
-        parsed = parse(decode_json(body))
+        parsed = parse(jsonbody.decode(body))
     except PayloadError as exc:
-        return _reject(svc, receiver, 400, "malformed", str(exc))
+        return _reject(svc, receiver, 400, "malformed", redact_text(str(exc)))
     try:
         accepted, unwatched = await run_in_threadpool(_record, svc, parsed.pushes, delivery)
+    except TooMuchWork as exc:
+        svc.metrics.over_cap.labels("request").inc()
+        return _reject(
+            svc,
+            receiver,
+            413,
+            "too_many_jobs",
+            f"this request would queue {exc.jobs} jobs; at most "
+            f"{svc.settings.max_request_jobs} per request (send fewer events at once)",
+        )
     except Replay:
         assert delivery is not None
         return _reject(
@@ -136,12 +166,21 @@ async def _accept(
         ("deduplicated", accepted.deduplicated),
         ("resolving", accepted.resolving),
         ("ignored", len(parsed.ignored)),
-        ("unwatched", len(unwatched)),
+        ("unwatched", len(unwatched) - len(accepted.over_cap)),
+        ("over_cap", len(accepted.over_cap)),
     ):
         if count:
             events.labels(receiver, outcome).inc(count)
     svc.metrics.requests.labels(receiver, "accepted").inc()
     svc.metrics.ack_seconds.labels(receiver).observe(time.monotonic() - started)
+    if accepted.over_cap:
+        svc.metrics.over_cap.labels("watch").inc(len(accepted.over_cap))
+        log.warning(
+            "%s: %d pushes not queued: their watch has %d jobs waiting",
+            receiver,
+            len(accepted.over_cap),
+            svc.settings.max_watch_jobs,
+        )
     if parsed.pushes:
         log.info(
             "%s: %d pushes, %d validations queued, %d already known, %d tags to resolve",
@@ -157,7 +196,10 @@ async def _accept(
             "queued": accepted.queued,
             "deduplicated": accepted.deduplicated,
             "resolving": accepted.resolving,
-            "ignored": [{"what": i.what, "reason": i.reason} for i in ignored[:SHOWN_IGNORED]],
+            "ignored": [
+                {"what": redact_text(i.what), "reason": redact_text(i.reason)}
+                for i in ignored[:SHOWN_IGNORED]
+            ],
             "ignored_total": len(ignored),
         },
         status_code=202,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -63,7 +63,20 @@ class Metrics:
         )
         self.retries = Counter("jhiv_job_retries", "Jobs retried", ["kind"], registry=r)
         self.callbacks = Counter(
-            "jhiv_callbacks", "Outgoing callbacks by outcome", ["outcome"], registry=r
+            "jhiv_callbacks",
+            "Outgoing callbacks by outcome (dropped: the queue was full)",
+            ["outcome"],
+            registry=r,
+        )
+        self.callback_queue = Gauge(
+            "jhiv_callback_queue", "Callbacks waiting for delivery", registry=r
+        )
+        self.over_cap = Counter(
+            "jhiv_webhook_over_cap",
+            "Pushes refused or skipped by a cap: request (too many jobs in one request) "
+            "or watch (its queue was full)",
+            ["cap"],
+            registry=r,
         )
 
     def watch_queue(self, depth: Callable[[], dict[tuple[str, str], int]]) -> None:

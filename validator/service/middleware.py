@@ -61,7 +61,7 @@ class BodyLimit:
             if not declared.isdigit():
                 await _answer(send, 400, "Content-Length is not a number")
                 return
-            if int(declared) > self.max_bytes:
+            if len(declared) > 20 or int(declared) > self.max_bytes:
                 self.on_reject(scope.get("path", ""))
                 await _answer(send, 413, f"the body exceeds {self.max_bytes} bytes")
                 return

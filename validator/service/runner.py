@@ -6,10 +6,11 @@ The worker sees only the :class:`Runner` protocol, so its tests run without Dock
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 from collections import Counter
-from typing import Protocol
+from typing import Any, Protocol
 
 import docker
 import docker.errors
@@ -21,7 +22,10 @@ from validator.profiles import Profile
 from validator.reference import ImageRef
 from validator.registry import client as registry
 from validator.registry.client import RegistryAccess
-from validator.runtime.sandbox import close_all, sweep
+from validator.registry.credentials import Secret
+from validator.runtime.sandbox import Limits, close_all, sweep
+from validator.service.errors import SettingsError
+from validator.service.settings import Settings
 from validator.validate import validate
 
 log = logging.getLogger(__name__)
@@ -37,11 +41,50 @@ class Runner(Protocol):
         """Remove the containers of every validation in progress (at shutdown)."""
 
 
-class DockerRunner:
-    """Validates with the local engine; removes the images it pulled unless told not to."""
+CANDIDATE_SETTINGS = (
+    "candidate_memory_mb",
+    "candidate_cpus",
+    "candidate_pids",
+    "candidate_log_mb",
+    "candidate_log_files",
+)
 
-    def __init__(self, keep_images: bool = False) -> None:
+
+def candidate_limits(settings: Settings) -> Limits:
+    """The budget of every container a validation starts, from the service's settings."""
+    return Limits(
+        memory=f"{settings.candidate_memory_mb}m",
+        cpus=settings.candidate_cpus,
+        pids=settings.candidate_pids,
+        log_file_size=f"{settings.candidate_log_mb}m",
+        log_files=settings.candidate_log_files,
+    )
+
+
+def _limits_argument(limits: Limits | None) -> dict[str, Any]:
+    """``validate``'s keyword for the limits, or a SettingsError when the core cannot
+    apply them: a budget the operator set must never be silently ignored."""
+    if limits is None:
+        return {}
+    if "limits" in inspect.signature(validate).parameters:
+        return {"limits": limits}
+    if limits == candidate_limits(Settings(admin_token=Secret("-"))):
+        return {}  # the defaults are the sandbox's own
+    raise SettingsError(
+        "this validator cannot apply JHIV_SERVICE_CANDIDATE_* limits yet "
+        "(validator.validate.validate takes no limits)",
+        hint="leave the JHIV_SERVICE_CANDIDATE_* settings at their defaults",
+    )
+
+
+class DockerRunner:
+    """Validates with the local engine; removes the images it pulled unless told not to.
+    Every container of every validation gets ``limits`` (memory, CPUs, processes, log)."""
+
+    def __init__(self, keep_images: bool = False, limits: Limits | None = None) -> None:
         self.keep_images = keep_images
+        self.limits = limits
+        self._validate_options = _limits_argument(limits)
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
         # Digests being validated now: an image two profiles validate at once is removed
@@ -67,7 +110,7 @@ class DockerRunner:
             pulled_here = self._in_use[name] == 0 and not _present(client, name)
             self._in_use[name] += 1
         try:
-            return validate(ref, profile, options, client=client)
+            return validate(ref, profile, options, client=client, **self._validate_options)
         finally:
             with self._lock:
                 self._in_use[name] -= 1

@@ -14,6 +14,7 @@ not from a path given in ``<NAME>_FILE``, and it cannot refuse a variable set bo
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -40,9 +41,26 @@ def _as_keys(value: object) -> object:
     return value
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _as_networks(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    found: list[Network] = []
+    for item in value.replace(",", " ").split():
+        try:
+            # strict=False: "10.0.0.7/8" means the /8 it lies in, as operators write it.
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item[:60]!r} is not an IP address or CIDR") from None
+    return tuple(found)
+
+
 # A secret stays wrapped from the moment it is read, so no repr or error shows it.
 SecretValue = Annotated[Secret, BeforeValidator(_as_secret)]
 Keys = Annotated[tuple[Secret, ...], BeforeValidator(_as_keys)]
+Networks = Annotated[tuple[Network, ...], BeforeValidator(_as_networks)]
 
 
 def _secret(shown_default: str | None = None, hint: str | None = None) -> dict[str, Any]:
@@ -100,32 +118,110 @@ class Settings(BaseModel):
         json_schema_extra=_secret(),
     )
     concurrency: int = Field(
-        default=2, ge=1, description="Validations at once (each runs containers)."
+        default=2, ge=1, le=64, description="Validations at once (each runs containers)."
     )
     max_body: int = Field(
-        default=1_048_576, ge=0, description="Largest request body in bytes (HTTP 413 beyond)."
+        default=1_048_576,
+        ge=0,
+        le=64 * 1_048_576,
+        description="Largest request body in bytes (HTTP 413 beyond).",
     )
     rate: float = Field(
         default=20.0,
         ge=0,
+        le=1_000_000,
         allow_inf_nan=False,
         description="Webhook requests per second per source address (0: no limit; 429 beyond).",
     )
-    burst: int = Field(default=200, ge=1, description="Webhook requests a source may send at once.")
+    burst: int = Field(
+        default=200, ge=1, le=1_000_000, description="Webhook requests a source may send at once."
+    )
+    trusted_proxies: Networks = Field(
+        default=(),
+        description="Addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is "
+        "believed (comma-separated); the source is then the right-most address no trusted "
+        "proxy holds. Unset: the peer's own address, `X-Forwarded-For` ignored.",
+    )
+    max_request_jobs: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Validations and digest look-ups one webhook request may queue (HTTP 413 "
+        "beyond, nothing queued).",
+    )
+    max_watch_jobs: int = Field(
+        default=200,
+        ge=1,
+        le=1_000_000,
+        description="Jobs one watch may have waiting; pushes beyond are acknowledged as "
+        "ignored, with the reason.",
+    )
     max_attempts: int = Field(
-        default=5, ge=1, description="Tries of a job that fails for a transient reason."
+        default=5, ge=1, le=100, description="Tries of a job that fails for a transient reason."
     )
     backoff: float = Field(
         default=5.0,
         ge=0,
+        le=86_400,
         allow_inf_nan=False,
         description="Seconds before the first retry; doubles each time.",
     )
     backoff_max: float = Field(
         default=300.0,
         ge=0,
+        le=86_400,
         allow_inf_nan=False,
         description="Longest wait between two tries, seconds.",
+    )
+    callback_queue: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Callbacks waiting for delivery at most; beyond, the oldest is dropped "
+        '(counted in `jhiv_callbacks_total{outcome="dropped"}`).',
+    )
+    admin_failures: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Failed admin authentications per source address in a minute before "
+        "that address is locked out (HTTP 429).",
+    )
+    admin_lockout: float = Field(
+        default=60.0,
+        ge=1,
+        le=86_400,
+        allow_inf_nan=False,
+        description="Seconds a locked-out address gets 429 from the admin API, whatever it sends.",
+    )
+    candidate_memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        le=1_048_576,
+        description="Memory limit of each container a validation starts, MiB.",
+    )
+    candidate_cpus: float = Field(
+        default=1.0,
+        ge=0.01,
+        le=256,
+        allow_inf_nan=False,
+        description="CPUs each container a validation starts may use.",
+    )
+    candidate_pids: int = Field(
+        default=1024, ge=16, le=4_194_304, description="Processes each candidate container may run."
+    )
+    candidate_log_mb: int = Field(
+        default=10,
+        ge=1,
+        le=1024,
+        description="Size of each of a candidate's log files, MiB (the engine rotates them).",
+    )
+    candidate_log_files: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Log files the engine keeps per candidate: its disk is at most this "
+        "times `CANDIDATE_LOG_MB`.",
     )
     public_results: bool = Field(default=False, description="1: results and badges need no token.")
     public_url: str = Field(
@@ -173,7 +269,9 @@ def meaning(field: FieldInfo) -> str:
     text = field.description or ""
     for bound in field.metadata:  # ge= becomes an annotated_types.Ge here
         if (least := getattr(bound, "ge", None)) is not None:
-            text += f" At least {least}."
+            text += f" At least {least:g}."
+        if (most := getattr(bound, "le", None)) is not None:
+            text += f" At most {most:,}."
     if field.annotation is float:
         text += " A finite number."
     return text
@@ -206,7 +304,9 @@ def _one_line(exc: ValidationError) -> SettingsError:
         env = env_name(str(error["loc"][0])) if error["loc"] else PREFIX
         # Never quote a secret's value, only the name of the variable that holds it.
         field = Settings.model_fields.get(str(error["loc"][0])) if error["loc"] else None
-        got = "" if field is None or is_secret(field) else f", got {error['input']!r}"
+        shown = repr(error["input"])
+        shown = shown if len(shown) <= 42 else shown[:40] + "..."
+        got = "" if field is None or is_secret(field) else f", got {shown}"
         problems.append(f"{env}: {error['msg'][0].lower()}{error['msg'][1:]}{got}")
     return SettingsError("; ".join(problems))
 

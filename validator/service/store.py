@@ -53,6 +53,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import StaticPool
 
 from validator.registry.credentials import Secret
+from validator.service._redact_shim import redact_url
 from validator.service.events import Push
 from validator.service.matching import WatchView
 from validator.service.secretbox import SecretBox
@@ -61,6 +62,9 @@ log = logging.getLogger(__name__)
 
 PASSWORD = "registry-password"
 CALLBACK_SECRET = "callback-secret"
+# A callback URL with credentials in it (https://user:pass@host/...): the watches table
+# keeps it redacted, this secret the whole URL, encrypted.
+CALLBACK_URL = "callback-url"
 
 
 class Status(str, Enum):
@@ -234,6 +238,8 @@ class Accepted:
     queued: int = 0  # validations that will run because of this delivery
     deduplicated: int = 0  # digests already validated (or queued) for the profile
     resolving: int = 0  # tags whose digest the registry will be asked for
+    # Pushes not queued because their watch had ``watch_cap`` jobs waiting already.
+    over_cap: tuple[Enqueue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -372,6 +378,11 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+_Queue = type[Resolution] | type[Validation]
+# The two tables jobs wait in; in this order within a watch (look-ups are quick).
+_QUEUES: tuple[_Queue, ...] = (Resolution, Validation)
+
+
 class Store:
     def __init__(self, url: str, box: SecretBox) -> None:
         self.engine = make_engine(url)
@@ -384,6 +395,11 @@ class Store:
         self._serial: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if sqlite else contextlib.nullcontext()
         )
+        # When each watch last had a job claimed (a counter, not a clock): the
+        # round-robin of claim(). One process per database (docs/service.md), so memory
+        # is enough; a restart starts every watch equal.
+        self._served: dict[int | None, int] = {}
+        self._tick = 0
 
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
@@ -404,9 +420,19 @@ class Store:
 
     def create_watch(self, spec: WatchSpec) -> WatchInfo:
         # Encrypt before the transaction: a missing key fails without writing anything.
+        shown_url = redact_url(spec.callback_url) if spec.callback_url else None
+        url_secret = (
+            Secret(spec.callback_url)
+            if spec.callback_url and shown_url != spec.callback_url
+            else None
+        )
         secrets = {
             kind: self.box.encrypt(value)
-            for kind, value in ((PASSWORD, spec.password), (CALLBACK_SECRET, spec.callback_secret))
+            for kind, value in (
+                (PASSWORD, spec.password),
+                (CALLBACK_SECRET, spec.callback_secret),
+                (CALLBACK_URL, url_secret),
+            )
             if value
         }
         try:
@@ -418,7 +444,7 @@ class Store:
                     profile=spec.profile,
                     insecure=spec.insecure,
                     username=spec.username,
-                    callback_url=spec.callback_url,
+                    callback_url=shown_url,
                     created_at=utcnow(),
                 )
                 session.add(row)
@@ -464,7 +490,27 @@ class Store:
                 update(Validation).where(Validation.watch_id == watch_id).values(watch_id=None)
             )
             session.execute(delete(Watch).where(Watch.id == watch_id))
-            return True
+        self._forget_deleted()
+        return True
+
+    def _forget_deleted(self) -> None:
+        """Move SQLite's WAL into the file and empty it: a deleted secret's ciphertext
+        would otherwise stay readable in the -wal file until the next checkpoint.
+        secure_delete (make_engine) has zeroed the row in the page the WAL now holds."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self._serial:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                # Outside any transaction (isolation_level None): a checkpoint inside one
+                # could not finish.
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor.close()
+            finally:
+                raw.close()
+        if busy and busy[0]:
+            log.warning("The database's WAL could not be emptied now (a reader holds it)")
 
     def access(self, watch_id: int | None) -> WatchAccess | None:
         """The watch's login and callback, decrypted for one job; None if it is gone."""
@@ -482,6 +528,8 @@ class Store:
             }
             registry, insecure, username = row.host, row.insecure, row.username
             callback_url = row.callback_url
+        if CALLBACK_URL in stored:
+            callback_url = self.box.decrypt(stored[CALLBACK_URL]).reveal()
         return WatchAccess(
             registry=registry,
             insecure=insecure,
@@ -499,18 +547,32 @@ class Store:
             rows = list(session.scalars(select(StoredSecret)))
             for row in rows:
                 row.ciphertext = self.box.rotate(row.ciphertext)
-            return len(rows)
+        self._forget_deleted()  # the ciphertexts under the old key
+        return len(rows)
 
     # --- accepting pushes -----------------------------------------------------------------
 
-    def accept(self, items: Sequence[Enqueue], delivery: tuple[str, str] | None = None) -> Accepted:
+    def accept(
+        self,
+        items: Sequence[Enqueue],
+        delivery: tuple[str, str] | None = None,
+        *,
+        watch_cap: int | None = None,
+    ) -> Accepted:
         """Record what one webhook delivery asks for, in one transaction.
 
-        Raises Replay if ``delivery`` (receiver, id) was accepted before.
+        A watch with ``watch_cap`` jobs waiting gets no new one: those pushes come back
+        in ``over_cap``. Raises Replay if ``delivery`` (receiver, id) was accepted before.
         """
         now = utcnow()
         queued = deduplicated = resolving = 0
+        over_cap: list[Enqueue] = []
         with self._tx() as session:
+            waiting = self._waiting(session) if watch_cap is not None else {}
+
+            def full(watch_id: int) -> bool:
+                return watch_cap is not None and waiting.get(watch_id, 0) >= watch_cap
+
             if delivery is not None:
                 try:
                     with session.begin_nested():
@@ -522,6 +584,10 @@ class Store:
             for item in items:
                 push = item.push
                 if push.digest is None or item.key is None:
+                    if full(item.watch.id):
+                        over_cap.append(item)
+                        continue
+                    waiting[item.watch.id] = waiting.get(item.watch.id, 0) + 1
                     session.add(
                         Resolution(
                             watch_id=item.watch.id,
@@ -536,12 +602,35 @@ class Store:
                     )
                     resolving += 1
                     continue
+                if full(item.watch.id) and not self._known(session, item.key):
+                    over_cap.append(item)
+                    continue
                 self._remember_tag(session, push.registry, push.repository, push.tag, push.digest)
                 new = self._queue_validation(
                     session, push, push.digest, item.key, item.watch, item.hub_version
                 )
                 queued, deduplicated = queued + new, deduplicated + (not new)
-        return Accepted(queued, deduplicated, resolving)
+                waiting[item.watch.id] = waiting.get(item.watch.id, 0) + new
+        return Accepted(queued, deduplicated, resolving, tuple(over_cap))
+
+    def _waiting(self, session: Session) -> dict[int, int]:
+        """watch id -> its jobs queued (not running: those are being worked off)."""
+        found: dict[int, int] = {}
+        for table in _QUEUES:
+            rows = session.execute(
+                select(table.watch_id, func.count())
+                .where(table.status == Status.QUEUED, table.watch_id.is_not(None))
+                .group_by(table.watch_id)
+            )
+            for watch_id, count in rows:
+                if watch_id is not None:
+                    found[watch_id] = found.get(watch_id, 0) + int(count)
+        return found
+
+    def _known(self, session: Session, key: str) -> bool:
+        """A validation under ``key`` exists and a new push would not run it again."""
+        row = session.scalar(select(Validation).where(Validation.key == key))
+        return row is not None and row.status != Status.FAILED and row.verdict != "error"
 
     def _remember_tag(
         self, session: Session, registry: str, repository: str, tag: str, digest: str
@@ -635,41 +724,59 @@ class Store:
             return count
 
     def claim(self) -> ResolveJob | ValidateJob | None:
-        """The oldest due job, marked running; resolutions first (they are quick)."""
+        """The next due job, marked running, taken round-robin across watches.
+
+        Each watch's oldest due job is a candidate; the one whose watch was served
+        longest ago wins (a watch never served first), so a watch with a thousand jobs
+        waiting delays another watch's push by at most one job per busy watch. Within
+        a watch, digest look-ups go first (they are quick), then the oldest job.
+        """
         now = utcnow()
         with self._tx() as session:
-            res = session.scalar(
-                select(Resolution)
-                .where(Resolution.status == Status.QUEUED, Resolution.not_before <= now)
-                .order_by(Resolution.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if res is not None:
-                res.status, res.attempts = Status.RUNNING, res.attempts + 1
-                return ResolveJob(
-                    res.id, res.watch_id, res.host, res.repository, res.tag, res.attempts
+            heads: list[tuple[int, int, int, _Queue, int | None]] = []
+            for order, table in enumerate(_QUEUES):
+                rows = session.execute(
+                    select(table.watch_id, func.min(table.id))
+                    .where(table.status == Status.QUEUED, table.not_before <= now)
+                    .group_by(table.watch_id)
                 )
-            val = session.scalar(
-                select(Validation)
-                .where(Validation.status == Status.QUEUED, Validation.not_before <= now)
-                .order_by(Validation.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if val is None:
-                return None
-            val.status, val.attempts, val.started_at = Status.RUNNING, val.attempts + 1, now
-            return ValidateJob(
-                val.id,
-                val.digest,
-                val.host,
-                val.repository,
-                val.tag,
-                val.profile,
-                val.watch_id,
-                val.attempts,
-            )
+                for watch_id, job_id in rows:
+                    heads.append((self._served.get(watch_id, -1), order, job_id, table, watch_id))
+            for _, _, _, table, watch_id in sorted(heads, key=lambda h: h[:3]):
+                # The watch's oldest due job that no other transaction holds: another
+                # worker (or process) may be claiming its head right now.
+                of_watch = (
+                    table.watch_id.is_(None) if watch_id is None else table.watch_id == watch_id
+                )
+                row = session.scalar(
+                    select(table)
+                    .where(table.status == Status.QUEUED, table.not_before <= now, of_watch)
+                    .order_by(table.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if not isinstance(row, (Resolution, Validation)):
+                    continue
+                self._tick += 1
+                self._served[watch_id] = self._tick
+                return self._claimed(row, now)
+            return None
+
+    def _claimed(self, row: Resolution | Validation, now: datetime) -> ResolveJob | ValidateJob:
+        row.status, row.attempts = Status.RUNNING, row.attempts + 1
+        if isinstance(row, Resolution):
+            return ResolveJob(row.id, row.watch_id, row.host, row.repository, row.tag, row.attempts)
+        row.started_at = now
+        return ValidateJob(
+            row.id,
+            row.digest,
+            row.host,
+            row.repository,
+            row.tag,
+            row.profile,
+            row.watch_id,
+            row.attempts,
+        )
 
     def resolved(
         self, job: ResolveJob, digest: str, key: str, hub_version: str, profile: str

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from validator.errors import ValidatorError
 from validator.findings import Verdict
@@ -24,6 +25,7 @@ from validator.reference import ImageRef
 from validator.registry.credentials import Secret, scrub
 from validator.report.json import report_to_dict
 from validator.service import callback, jobs
+from validator.service._redact_shim import redact_text
 from validator.service.metrics import Metrics
 from validator.service.retry import backoff, is_transient
 from validator.service.runner import Runner
@@ -65,7 +67,7 @@ class Worker:
         concurrency: int = 2,
         policy: RetryPolicy | None = None,
         public_url: str = "",
-        send_callback: Callable[..., bool] = callback.send,
+        notify: Callable[[str, dict[str, Any], Secret | None], None] | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -73,7 +75,8 @@ class Worker:
         self.concurrency = concurrency
         self.policy = policy or RetryPolicy()
         self.public_url = public_url
-        self.send_callback = send_callback
+        # Queues a callback for the notifier's threads; a worker never sends one itself.
+        self.notify = notify or (lambda url, document, secret: None)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -199,7 +202,7 @@ class Worker:
         secrets: tuple[Secret | None, ...] = (
             (access.password, access.callback_secret) if access else ()
         )
-        message = scrub(describe(exc), *secrets)
+        message = redact_text(scrub(describe(exc), *secrets))
         kind = "resolution" if isinstance(job, ResolveJob) else "validation"
         if not isinstance(exc, ValidatorError):
             log.debug("Traceback of job %s", job.id, exc_info=exc)
@@ -230,5 +233,4 @@ class Worker:
             return
         tags = self.store.tags_of([info.digest]).get(info.digest, [])
         document = callback.payload(info, tags, self.public_url, datetime.now(timezone.utc))
-        delivered = self.send_callback(access.callback_url, document, access.callback_secret)
-        self.metrics.callbacks.labels("delivered" if delivered else "failed").inc()
+        self.notify(access.callback_url, document, access.callback_secret)

@@ -64,3 +64,12 @@ def test_serve_help_lists_the_settings() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
     assert "JHIV_SERVICE_BACKOFF_MAX [default: 300]" in result.output
+
+
+@pytest.mark.parametrize("name", ["RATE", "BACKOFF", "ADMIN_LOCKOUT", "CALLBACK_QUEUE"])
+@pytest.mark.parametrize("value", ["nan", "inf", "1e308", "9" * 5000, "-5"])
+def test_out_of_range_settings_exit_2_in_one_line(name: str, value: str) -> None:
+    code, err = _run(["serve"], {"JHIV_SERVICE_ADMIN_TOKEN": "a", f"JHIV_SERVICE_{name}": value})
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and f"JHIV_SERVICE_{name}: " in err
+    assert "Traceback" not in err and len(err) < 400

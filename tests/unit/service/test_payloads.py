@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.support.service import payload
 from validator.reference import ImageQuery, parse_query
-from validator.service.events import Ignored, Parsed, PayloadError, Push, decode_json, push
+from validator.service.events import Ignored, Parsed, PayloadError, Push, push
+from validator.service.jsonbody import decode as decode_json
 from validator.service.payloads import distribution, dockerhub, github, harbor, quay
 
 

@@ -18,10 +18,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from validator.profiles import DEFAULT_PROFILE, builtin_names
+from validator.redact import redact_text
 from validator.reference import DIGEST_RE, DOCKER_HUB, HOST_RE, parse_query, registry_host
 from validator.registry.credentials import Secret
 from validator.service import auth, badge, jsonbody
-from validator.service._redact_shim import redact_text
 from validator.service.context import Service, service
 from validator.service.errors import SecretKeyError
 from validator.service.matching import valid_repository_pattern, valid_tag_pattern

@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from validator import __version__
+from validator.redact import redact_text
 from validator.service import api, hooks
-from validator.service._redact_shim import redact_text
 from validator.service.context import Service
 from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics

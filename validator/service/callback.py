@@ -19,8 +19,8 @@ from typing import Any
 import requests
 
 from validator import __version__
+from validator.redact import redact_url
 from validator.registry.credentials import Secret
-from validator.service._redact_shim import redact_url
 from validator.service.auth import sign
 from validator.service.store import ValidationInfo
 

@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from validator.redact import redact_text
 from validator.registry.credentials import Secret
 from validator.service import auth, jobs, jsonbody
-from validator.service._redact_shim import redact_text
 from validator.service.context import Service, service
 from validator.service.events import Ignored, Parsed, PayloadError, Push
 from validator.service.matching import concerned

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from validator.redact import redact_url
 from validator.registry.credentials import Secret
 from validator.service import callback
-from validator.service._redact_shim import redact_url
 from validator.service.metrics import Metrics
 
 log = logging.getLogger(__name__)

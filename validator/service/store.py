@@ -52,8 +52,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from validator.redact import redact_url
 from validator.registry.credentials import Secret
-from validator.service._redact_shim import redact_url
 from validator.service.events import Push
 from validator.service.matching import WatchView
 from validator.service.secretbox import SecretBox

@@ -21,11 +21,11 @@ from typing import Any
 
 from validator.errors import ValidatorError
 from validator.findings import Verdict
+from validator.redact import redact_text
 from validator.reference import ImageRef
 from validator.registry.credentials import Secret, scrub
 from validator.report.json import report_to_dict
 from validator.service import callback, jobs
-from validator.service._redact_shim import redact_text
 from validator.service.metrics import Metrics
 from validator.service.retry import backoff, is_transient
 from validator.service.runner import Runner

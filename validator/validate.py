@@ -29,7 +29,7 @@ from validator.profiles import CommandMode, Profile
 from validator.reference import ImageRef, parse_reference
 from validator.registry.progress import observer_for
 from validator.runtime.cancel import linked
-from validator.runtime.sandbox import Sandbox
+from validator.runtime.sandbox import Limits, Sandbox
 from validator.runtime.stage import Spawns, for_mode
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,12 @@ def validate(
     *,
     client: docker.DockerClient | None = None,
     cache: ResultCache | None = None,
+    limits: Limits | None = None,
 ) -> Report:
     """Validate one image against one profile. Raises ValidatorError for tool errors.
+
+    ``limits`` bound every container the validation starts (the sandbox's defaults when
+    None); the service sets them from its JHIV_SERVICE_CANDIDATE_* settings.
 
     With a ``cache``, a conclusive result for the same digest, settings and validator
     version is returned (``cached=True``) instead of validating again, and a new one is
@@ -215,7 +219,7 @@ def validate(
     if why is not None:
         outcomes.skip_all((*EXEC, *RUNTIME), why)
     else:
-        with Sandbox(client, keep=options.keep) as sandbox:
+        with Sandbox(client, keep=options.keep, limits=limits) as sandbox:
             _exec_and_runtime(sandbox, image, profile, options, outcomes)
             if sandbox.isolation is not None:  # a run condition, not a profile setting
                 report.settings["isolation"] = sandbox.isolation

@@ -8,6 +8,7 @@ command may only reword the help where the option means something narrower for i
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -77,10 +78,32 @@ def out_dir(default: Path, help: str) -> Callable[[F], F]:
     )
 
 
+def _writable_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse, before any work, a report file that cannot be written: an empty name, a
+    directory, a parent that is a file or not writable. (A full disk shows at the end.)"""
+    if value is None:
+        return None
+    # click turns an empty value into "."
+    if str(value).strip() in ("", ".") or value.is_dir():
+        raise click.BadParameter(f"{str(value)!r} is a directory or no name at all", ctx, param)
+    parent = value.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the first existing ancestor: the rest will be created
+    writable_parent = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    if not writable_parent and not (value.exists() and os.access(value, os.W_OK)):
+        raise click.BadParameter(f"{str(value)!r} cannot be written here", ctx, param)
+    return value
+
+
 def output_file(flag: str, help: str, dest: str | None = None) -> Callable[[F], F]:
     """An optional file the command writes (its parent directories are created)."""
     names = [flag] if dest is None else [flag, dest]
-    return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), help=help)
+    return click.option(
+        *names,
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_writable_file,
+        help=help,
+    )
 
 
 if TYPE_CHECKING:  # click 8.5 made ParamType generic; 8.1 (the floor) cannot subscript it

@@ -409,8 +409,14 @@ def _emit(reports: list[Report], outputs: Outputs) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidatorError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}",
+            hint="the report is lost for this file; the verdict is in the exit code",
+        ) from None
 
 
 def _step_outputs(reports: Sequence[Report], json_file: Path | None) -> dict[str, str]:

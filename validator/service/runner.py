@@ -6,11 +6,10 @@ The worker sees only the :class:`Runner` protocol, so its tests run without Dock
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import threading
 from collections import Counter
-from typing import Any, Protocol
+from typing import Protocol
 
 import docker
 import docker.errors
@@ -22,9 +21,7 @@ from validator.profiles import Profile
 from validator.reference import ImageRef
 from validator.registry import client as registry
 from validator.registry.client import RegistryAccess
-from validator.registry.credentials import Secret
 from validator.runtime.sandbox import Limits, close_all, sweep
-from validator.service.errors import SettingsError
 from validator.service.settings import Settings
 from validator.validate import validate
 
@@ -61,22 +58,6 @@ def candidate_limits(settings: Settings) -> Limits:
     )
 
 
-def _limits_argument(limits: Limits | None) -> dict[str, Any]:
-    """``validate``'s keyword for the limits, or a SettingsError when the core cannot
-    apply them: a budget the operator set must never be silently ignored."""
-    if limits is None:
-        return {}
-    if "limits" in inspect.signature(validate).parameters:
-        return {"limits": limits}
-    if limits == candidate_limits(Settings(admin_token=Secret("-"))):
-        return {}  # the defaults are the sandbox's own
-    raise SettingsError(
-        "this validator cannot apply JHIV_SERVICE_CANDIDATE_* limits yet "
-        "(validator.validate.validate takes no limits)",
-        hint="leave the JHIV_SERVICE_CANDIDATE_* settings at their defaults",
-    )
-
-
 class DockerRunner:
     """Validates with the local engine; removes the images it pulled unless told not to.
     Every container of every validation gets ``limits`` (memory, CPUs, processes, log)."""
@@ -84,7 +65,6 @@ class DockerRunner:
     def __init__(self, keep_images: bool = False, limits: Limits | None = None) -> None:
         self.keep_images = keep_images
         self.limits = limits
-        self._validate_options = _limits_argument(limits)
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
         # Digests being validated now: an image two profiles validate at once is removed
@@ -110,7 +90,7 @@ class DockerRunner:
             pulled_here = self._in_use[name] == 0 and not _present(client, name)
             self._in_use[name] += 1
         try:
-            return validate(ref, profile, options, client=client, **self._validate_options)
+            return validate(ref, profile, options, client=client, limits=self.limits)
         finally:
             with self._lock:
                 self._in_use[name] -= 1

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from validator.errors import InvalidReference
+from validator.redact import has_userinfo, redact_url
 
 DOCKER_HUB = "docker.io"
 # Every name Docker Hub answers to; references on any of them mean the same image.
@@ -77,7 +78,8 @@ class ImageRef:
 
 
 def _fail(text: str, why: str, hint: str | None = None) -> InvalidReference:
-    return InvalidReference(f"invalid image reference {text!r}: {why}", hint=hint)
+    # Errors end up in terminals, CI logs and service responses: never with a token.
+    return InvalidReference(f"invalid image reference {redact_url(text)!r}: {why}", hint=hint)
 
 
 def fold_docker_hub(host: str) -> str:
@@ -166,6 +168,15 @@ def parse_reference(text: str) -> ImageRef:
     text = text.strip()
     if not text:
         raise _fail(original, "it is empty", hint="give an image such as jupyter/base-notebook")
+    if has_userinfo(text):
+        # Pasted from a browser's address bar or a git remote: the '@' would otherwise
+        # be read as a digest and the error would quote the token back.
+        raise _fail(
+            original,
+            "it contains a user name or token before '@'",
+            hint="give the registry login separately (validate-image: --username and"
+            " --password-stdin), never inside the image reference",
+        )
     scheme, text = _strip_scheme(original, text)
     if any(c.isspace() for c in text):
         raise _fail(original, "it contains white space")

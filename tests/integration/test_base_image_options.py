@@ -28,6 +28,12 @@ def _lines(output: str, level: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith(f"{level}[")]
 
 
+def _command_output(output: str) -> list[str]:
+    """The command's own lines: start.sh logs to stderr, and Docker does not keep
+    the order of the two streams, so its last log line may come after them."""
+    return [line for line in output.splitlines() if not LEVEL_LINE.match(line)]
+
+
 def _hook_dir(tmp_path: Path, hooks: dict[str, str], executable: tuple[str, ...] = ()) -> Path:
     """A directory of hook files, readable by the image's user (uid 1000)."""
     tmp_path.chmod(0o755)
@@ -141,13 +147,13 @@ def test_arbitrary_uid_without_nb_user_is_jovyan(
     built: Built, docker_client: docker.DockerClient
 ) -> None:
     output = run_once(docker_client, ["id", "-un"], user="1010:0", group_add=["100"])
-    assert output.splitlines()[-1] == "jovyan"
+    assert _command_output(output)[-1] == "jovyan", output
     assert not _lines(output, "WARNING"), output
 
 
 def test_nb_umask(built: Built, docker_client: docker.DockerClient) -> None:
     output = run_once(docker_client, ["bash", "-c", "umask"], environment={"NB_UMASK": "002"})
-    assert output.splitlines()[-1] == "0002"
+    assert _command_output(output)[-1] == "0002", output
 
 
 # --- log lines and the quiet switch --------------------------------------------------
@@ -281,7 +287,7 @@ def test_docker_stacks_entry_point_names(
     # `c.Spawner.cmd = ["start-singleuser.sh"]` in hub configs written for docker-stacks
     env = {"JUPYTERHUB_API_TOKEN": "x"} if entry_point == "start-singleuser.sh" else {}
     output = run_once(docker_client, [entry_point, "--version"], environment=env)
-    assert output.splitlines()[-1].strip() == prints, output
+    assert _command_output(output)[-1].strip() == prints, output
 
 
 def test_docker_stacks_jupyter_cmd_and_jupyter_port(

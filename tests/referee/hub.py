@@ -9,7 +9,7 @@ through the proxy and whether a kernel runs code. The validator is right about a
 image when its verdict agrees with that outcome.
 
 ``HubConfig`` says which hub: ``PLAIN`` is a stock DockerSpawner deployment
-(image CMD, image USER, the default bridge network, default timeouts), because
+(image CMD, image USER, a plain bridge network, default timeouts), because
 any deviation would make the referee judge a different contract than the one
 real hubs enforce. ``SSL`` is the same spawner configured the way Jupyter4NFDI
 runs custom images: internal SSL, port 8443, a named server with a random name,
@@ -322,11 +322,13 @@ class RealHub:
         jupyterhub, chp = self._executables()
         client = self._docker_client()
         self._dir = Path(tempfile.mkdtemp(prefix=f"jhiv-referee-{self.session_id}-"))
+        # A bridge network of each hub's own, not Docker's shared default one: a
+        # server that dies frees its address at once, and another hub's server
+        # started at that address would answer this hub's readiness poll (seen in
+        # CI: an image that cannot start was judged ready on another's 404).
+        self._create_network(client)
         if self.config.internal_ssl:
-            self._create_network(client)
             self._build_move_certs_image(client)
-        else:
-            self.gateway_ip = bridge_gateway(client)
 
         public_port = _free_port("127.0.0.1")
         self._public_url = f"http://127.0.0.1:{public_port}"

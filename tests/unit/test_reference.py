@@ -9,6 +9,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from validator.errors import InvalidReference
+from validator.redact import redact_url
 from validator.reference import (
     DOCKER_HUB,
     ImageQuery,
@@ -146,7 +147,7 @@ def test_arbitrary_text_parses_or_raises_invalid_reference(text: str) -> None:
         ref = parse_reference(text)
     except InvalidReference as exc:
         message = str(exc)
-        assert message.startswith(f"invalid image reference {text!r}: ")
+        assert message.startswith(f"invalid image reference {redact_url(text)!r}: ")
         assert "\n" not in message
         assert "\n" not in exc.one_line()
         return
@@ -247,6 +248,35 @@ def test_invalid_references(text: str, reason: str) -> None:
     assert "\n" not in caught.value.one_line()
     assert isinstance(caught.value, ValueError)
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://user:s3cret@registry.example.com/lab/img:latest",
+        "user:s3cret@registry.example.com/lab/img",
+        "s3cret@registry.example.com/lab/img:1.0",
+        "http://:s3cret@registry.example.com/img",
+        "https://user:s3cret@registry.example.com/Lab Img",
+    ],
+)
+def test_credentials_in_a_reference_are_refused_and_never_echoed(text: str) -> None:
+    # Before, the '@' was read as a digest and the error quoted the token back.
+    with pytest.raises(InvalidReference) as caught:
+        parse_reference(text)
+    shown = caught.value.one_line()
+    assert "s3cret" not in shown
+    assert "user name or token" in shown and "--password-stdin" in shown
+    assert caught.value.exit_code == 2
+
+
+@given(st.text(alphabet="abc:/@.", min_size=1, max_size=12))
+def test_no_error_quotes_what_redaction_hides(userinfo: str) -> None:
+    text = f"https://{userinfo}:s3cret@registry.example.com/img"
+    try:
+        parse_reference(text)
+    except InvalidReference as exc:
+        assert "s3cret" not in exc.one_line()
 
 
 # --- the query form (the service's results API) ---------------------------------------

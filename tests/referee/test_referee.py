@@ -88,8 +88,9 @@ def both(image: str, usable: bool, *fail: str, **kwargs: Any) -> list[Case]:
 
 
 P, S = PLAIN.name, SSL.name
-# A server died after it had answered: the hub's proxy then answers 503 for it.
-GONE = "HTTP 503"
+# A server died after it had answered: the hub's proxy then answers 503 for it, to a
+# request or to a kernel's websocket handshake (whichever the probe was making).
+GONE = ("HTTP 503", "Handshake status 503")
 # A container that exits before it answers: the hub says so in one of two ways,
 # depending on when it looks (see test_hub_smoke.py).
 EXITED = ("Spawn failed", "Container not found")
@@ -142,7 +143,7 @@ CASES: list[Case] = [
         "singleuser-installed",
         words=("exited", "post-start task failed"),
         # On a loaded machine it dies before its first answer: then the hub says so.
-        hub=(GONE, "post-start task failed", *EXITED),
+        hub=(*GONE, "post-start task failed", *EXITED),
         spurious=ENTRYPOINT_CHECKS,
     ),
     # Exits 3 with its own message before running anything: DockerSpawner finds no

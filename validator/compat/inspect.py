@@ -33,12 +33,12 @@ _MODULES = ("ipykernel", "jupyterhub", "jupyterlab", "jupyter_server", "notebook
 # modules it already has.
 _PY_PROBE = (
     "import sys, importlib.util as u; "
-    "m = [n for n in %r if u.find_spec(n)]; "
-    "print('python', sys.executable, '%%d.%%d.%%d' %% sys.version_info[:3], sys.prefix, "
+    f"m = [n for n in {_MODULES!r} if u.find_spec(n)]; "
+    "print('python', sys.executable, '.'.join(map(str, sys.version_info[:3])), sys.prefix, "
     "int(sys.prefix != getattr(sys, 'base_prefix', sys.prefix)), "
     "int(bool(u.find_spec('venv') and u.find_spec('ensurepip'))), "
     "int(bool(u.find_spec('pip'))), ','.join(m), sep='\\t')"
-) % (_MODULES,)
+)
 
 SCRIPT = r"""
 exec 2>/dev/null
@@ -142,14 +142,13 @@ class Inspection:
         """The interpreter the user's code runs on: a venv first (what they installed
         into), then the first on PATH."""
         venvs = [p for p in self.pythons if p.is_venv]
-        return (venvs or list(self.pythons) or [None])[0]
+        candidates = venvs or list(self.pythons)
+        return candidates[0] if candidates else None
 
     @property
     def base_python(self) -> Python | None:
         """An interpreter that can create the server's venv (3.8+, venv and ensurepip)."""
-        return next(
-            (p for p in self.pythons if p.can_venv and p.version_tuple >= (3, 8)), None
-        )
+        return next((p for p in self.pythons if p.can_venv and p.version_tuple >= (3, 8)), None)
 
 
 def parse(output: str, config: ImageInfo | None = None) -> Inspection:
@@ -269,8 +268,12 @@ def summary(found: Inspection) -> list[str]:
     lines.append(f"Shells: {', '.join(found.shells) or 'none'}; init: {found.init or 'none'}")
     u1000 = found.uid1000
     lines.append(
-        f"uid 1000: {u1000.name} (gid {u1000.gid}, home {u1000.home})" if u1000 else "uid 1000: none"
+        f"uid 1000: {u1000.name} (gid {u1000.gid}, home {u1000.home})"
+        if u1000
+        else "uid 1000: none"
     )
     lines.append(f"USER: {found.user or 'root (unset)'}")
-    lines.append(f"ENTRYPOINT: {list(found.entrypoint) or 'none'}; CMD: {list(found.cmd) or 'none'}")
+    lines.append(
+        f"ENTRYPOINT: {list(found.entrypoint) or 'none'}; CMD: {list(found.cmd) or 'none'}"
+    )
     return lines

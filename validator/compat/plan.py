@@ -95,12 +95,12 @@ def calls(findings: Iterable[Finding]) -> dict[str, Status]:
     """The checks that ask for a change: failures, and the actionable warnings."""
     out: dict[str, Status] = {}
     for f in findings:
-        if f.status is Status.FAIL or (
+        asks = f.status is Status.FAIL or (
             f.status is Status.WARN and f.check_id in _ACTIONABLE_WARNINGS
-        ):
-            # A check seen under several command modes: a failure outranks a warning.
-            if out.get(f.check_id) is not Status.FAIL:
-                out[f.check_id] = f.status
+        )
+        # A check seen under several command modes: a failure outranks a warning.
+        if asks and out.get(f.check_id) is not Status.FAIL:
+            out[f.check_id] = f.status
     return out
 
 

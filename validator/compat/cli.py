@@ -172,3 +172,7 @@ def main(
         return outcome.exit_code
 
     exit_with("make-compatible", run, debug=debug, prompt=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -231,8 +231,7 @@ REMEDIES: tuple[Remedy, ...] = (
                 "stops-promptly",
                 "stability",
             }
-        )
-        | SINGLEUSER_CHECKS,
+        ),
         _start_needs,
         _always,
     ),

@@ -103,11 +103,12 @@ def made(
     tag: str,
     tmp_path: Path,
     *extra: str,
+    profile: str = PROFILE,
 ) -> tuple[CliResult, dict]:  # type: ignore[type-arg]
     out = tmp_path / "outcome.json"
     result = make_compatible(
         build_image(name),
-        "--profile", PROFILE,
+        "--profile", profile,
         "--wheelhouse", str(wheelhouse),
         "--tag", tag,
         "--json", str(out),
@@ -115,6 +116,10 @@ def made(
     )  # fmt: skip
     print(result.stdout)
     print(result.stderr, file=sys.stderr)
+    keep = os.environ.get("JHIV_COMPAT_OUT")
+    if keep:  # the before/after tables for a note, when asked for
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / f"{name}-{profile}.txt").write_text(result.stdout)
     data = json.loads(out.read_text()) if out.exists() else {}
     return result, data
 
@@ -286,3 +291,15 @@ def test_bad_reference_is_one_line_exit_2() -> None:
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_jupyter4nfdi_adds_what_its_platform_runs(
+    build_image: Callable[[str], str], wheelhouse: Path, made_tag: str, tmp_path: Path
+) -> None:
+    """Over internal SSL, with the image's own command and the platform's tools."""
+    result, data = made(
+        "compat-other-user", build_image, wheelhouse, made_tag, tmp_path, profile="jupyter4nfdi"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert failing(data["after"]) == set()
+    assert {"server-env", "user", "start-command"} <= {r["id"] for r in data["remedies"]}

@@ -71,6 +71,10 @@ def render_text(outcome: Outcome) -> str:
         f"Checks ({before.profile}, hub {before.hub_version}):",
         *table(before, outcome.after),
     ]
+    warned = [] if outcome.after is None else outcome.after.by_status(Status.WARN)
+    if warned:
+        out += ["", "Warnings on the made image:"]
+        out += [f"  {f.check_id}: {f.message}" for f in warned]
     failing = outcome.still_failing()
     if failing:
         out.append("")

@@ -302,4 +302,12 @@ def test_jupyter4nfdi_adds_what_its_platform_runs(
     )
     assert result.exit_code == 0, result.stderr
     assert failing(data["after"]) == set()
-    assert {"server-env", "user", "start-command"} <= {r["id"] for r in data["remedies"]}
+    assert {"server-env", "user", "start-command", "platform-tools"} <= {
+        r["id"] for r in data["remedies"]
+    }
+    # Also under the job API's login shell (`bash -lc`), which resets PATH.
+    statuses = {f["status"] for f in data["after"]["findings"] if f["id"] == "singleuser-installed"}
+    assert statuses == {"pass"}
+    assert {f["status"] for f in data["after"]["findings"] if f["id"] == "platform-tools"} == {
+        "pass"
+    }

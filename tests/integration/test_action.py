@@ -120,6 +120,7 @@ def test_good_image(
         "digest": "",  # built here, never pushed: no registry digest
         "report-json": str(workspace / "validate-image-report" / "report.json"),
         "report-sarif": "",
+        "dockerfile": "",
     }
     report = json.loads(Path(run.outputs["report-json"]).read_text(encoding="utf-8"))
     assert report["verdict"] == "compatible"
@@ -173,6 +174,24 @@ def test_broken_image(
     section = summary[summary.index("##### ❌ `singleuser-installed`") :]
     assert "**Fix:**\n\n```\n" in section
     assert "RUN pip install --no-cache-dir 'jupyterhub==5.4.6' jupyterlab" in section
+
+
+@pytest.mark.docker
+def test_make_compatible_writes_the_dockerfile_when_the_image_fails(
+    act: Callable[..., tuple[ActionRun, Path]], build_image: Callable[[str], str]
+) -> None:
+    run, workspace = act(
+        image=build_image("plain"), profile="dockerspawner", make_compatible="true"
+    )
+    assert run.exit_code == 1, run.log  # still the validation's verdict
+    dockerfile = workspace / "validate-image-report" / "make-compatible" / "Dockerfile"
+    assert run.outputs["dockerfile"] == str(dockerfile)
+    text = dockerfile.read_text(encoding="utf-8")
+    assert text.startswith("# Made by make-compatible from ")
+    assert "### make-compatible: a Dockerfile" in run.summary
+    assert 'CMD ["jupyterhub-singleuser"]' in run.summary
+    outcome = json.loads((dockerfile.parent.parent / "make-compatible.json").read_text())
+    assert outcome["remedies"][0]["fixes"] == ["singleuser-installed"]
 
 
 @pytest.mark.docker
@@ -241,6 +260,7 @@ def test_an_image_that_cannot_be_checked(act: Callable[..., tuple[ActionRun, Pat
         "digest": "",
         "report-json": "",
         "report-sarif": "",
+        "dockerfile": "",
     }
     assert not (workspace / "validate-image-report" / "report.json").exists()
     (error,) = run.annotations("error")
@@ -508,6 +528,7 @@ def test_every_input_reaches_the_steps_through_env() -> None:
         "digest",
         "report-json",
         "report-sarif",
+        "dockerfile",
     }
     # Nothing else to trust but GitHub's own SARIF upload, and only when asked.
     (upload,) = [s for s in action["runs"]["steps"] if "uses" in s]

@@ -135,6 +135,12 @@ IMAGES: dict[str, ImageSpec] = dict(
         ),
         # Images that fail, one cause each.
         _spec("plain", None, "no Python: jupyterhub-singleuser not found (exit 127)"),
+        # make-compatible's starting points (tests/integration/test_make_compatible.py).
+        _spec("compat-user-venv", "base", "a user venv with numpy, no Jupyter"),
+        _spec("compat-lab-only", "base", "JupyterLab without JupyterHub, CMD jupyter lab"),
+        _spec("compat-other-user", None, "no Python; uid 1000 is 'analyst'"),
+        _spec("compat-root-entrypoint", "base", "root, shell entrypoint without exec"),
+        _spec("compat-unfixable", None, "no package manager, no Python"),
         _pip_env(
             "hub-only",
             "no jupyter_server: singleuser --version fails (ImportError)",

@@ -50,27 +50,39 @@ class Pid1:
 
 
 def parse_pid1(status: str, cmdline: bytes) -> Pid1 | None:
-    """PID 1 from its /proc files; None when the status has no signal masks."""
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    """PID 1 from its /proc files; None when the status has no signal masks.
+
+    ``status`` may end with /proc/1/wchan (a line without a colon, read in the same
+    exec): an init such as tini waits for signals in sigtimedwait, which leaves its
+    blocked mask empty while it waits (the kernel keeps the real one apart) and
+    catches nothing, yet the kernel delivers it SIGTERM (kernel/signal.c sig_ignored:
+    blocked signals are never ignored) and it passes the signal on.
+    """
+    lines = status.splitlines()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    wchan = lines[-1].strip() if lines and ":" not in lines[-1] else ""
     try:
         caught = int(fields["SigCgt"].strip(), 16)
         ignored = int(fields["SigIgn"].strip(), 16)
+        blocked = int(fields.get("SigBlk", "0").strip(), 16)
     except (KeyError, ValueError):
         return None
     bit = 1 << (SIGTERM - 1)
+    takes = bool((caught | blocked) & bit) or "sigtimedwait" in wchan
     args = [a for a in cmdline.decode("utf-8", "replace").split("\0") if a]
     command = " ".join(args) or fields.get("Name", "").strip() or "?"
-    return Pid1(command=command, handles_sigterm=bool(caught & bit) and not ignored & bit)
+    return Pid1(command=command, handles_sigterm=takes and not ignored & bit)
 
 
 def read_pid1(candidate: Candidate) -> Pid1 | None:
     """PID 1 of the running container, or None when the image cannot show it (no cat)."""
     try:
-        status = candidate.container.exec_run(["cat", "/proc/1/status"], user="0")
+        status = candidate.container.exec_run(["cat", "/proc/1/status", "/proc/1/wchan"], user="0")
         cmdline = candidate.container.exec_run(["cat", "/proc/1/cmdline"], user="0")
     except docker.errors.APIError:
         return None
-    if status.exit_code != 0 or not status.output:
+    # cat exits 1 when the kernel hides wchan; the status before it still counts.
+    if not status.output or b"SigCgt" not in status.output:
         return None
     argv = cmdline.output if cmdline.exit_code == 0 and cmdline.output else b""
     return parse_pid1(status.output.decode("utf-8", "replace"), argv)

@@ -47,6 +47,31 @@ def test_an_ignored_sigterm_is_not_handled_and_the_name_stands_in_for_argv() -> 
     assert pid1 == Pid1("bash", False)
 
 
+# tini -g as PID 1 (Debian's tini 0.19), read while it waits: nothing caught or blocked
+# (sigtimedwait unblocks what it waits for), yet `docker stop` ends it in 0.2 s.
+TINI_STATUS = (
+    "Name:\ttini\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000300000\n"
+    "SigCgt:\t0000000000000000\ndo_sigtimedwait.isra.0"
+)
+# An init waiting on a signalfd: SIGTERM blocked, so queued for it, never dropped.
+SIGNALFD_STATUS = "Name:\tcatatonit\nSigBlk:\t0000000000004000\nSigIgn:\t0\nSigCgt:\t0\n"
+
+
+def test_an_init_waiting_in_sigtimedwait_takes_sigterm() -> None:
+    pid1 = parse_pid1(TINI_STATUS, b"tini\0-g\0--\0jupyterhub-singleuser\0")
+    assert pid1 == Pid1("tini -g -- jupyterhub-singleuser", True)
+
+
+def test_an_init_that_blocks_sigterm_takes_it() -> None:
+    pid1 = parse_pid1(SIGNALFD_STATUS, b"")
+    assert pid1 == Pid1("catatonit", True)
+
+
+def test_a_shell_asleep_elsewhere_still_does_not() -> None:
+    pid1 = parse_pid1(SHELL_STATUS + "do_wait", b"")
+    assert pid1 is not None and not pid1.handles_sigterm
+
+
 def test_a_status_without_signal_masks_tells_nothing() -> None:
     assert parse_pid1("Name:\tx\n", b"x\0") is None
 

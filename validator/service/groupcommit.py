@@ -96,7 +96,8 @@ class GroupCommitter(Generic[T, R]):
         try:
             outcomes = self._apply([item for item, _ in batch])
         except BaseException as exc:  # the transaction as a whole failed: nobody is stored
-            log.error("group commit of %d requests failed: %s", len(batch), exc)
+            # The type only: a driver message quotes the statement and its parameters.
+            log.error("group commit of %d requests failed: %s", len(batch), type(exc).__name__)
             for _, future in batch:
                 future.set_exception(exc)
             return

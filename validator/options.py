@@ -8,15 +8,24 @@ CLI, mypy and the library agree on one list.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from validator.registry.client import RegistryAccess
+if TYPE_CHECKING:
+    from validator.registry.client import RegistryAccess
 
 PullPolicy = Literal["always", "missing", "never"]
 ProgressMode = Literal["bar", "lines", "none"]
 
 PULL_POLICIES: tuple[str, ...] = get_args(PullPolicy)
 PROGRESS_MODES: tuple[str, ...] = get_args(ProgressMode)
+
+
+def _no_login() -> RegistryAccess:
+    # Imported here: the registry client needs requests, and the CLI reads this module
+    # (for the option help) before it knows whether a registry is involved.
+    from validator.registry.client import RegistryAccess
+
+    return RegistryAccess()
 
 
 def _about(description: str) -> dict[str, str]:
@@ -53,7 +62,7 @@ class Options:
         ),
     )
     registry: RegistryAccess = field(
-        default_factory=RegistryAccess,
+        default_factory=_no_login,
         metadata=_about("Registry login, CA certificate and plain-HTTP hosts."),
     )
     no_cache: bool = field(

@@ -25,7 +25,6 @@ import click
 from validator import exit_codes
 from validator.errors import ValidatorError
 from validator.runtime.cancel import cancel_all, cancelled
-from validator.runtime.sandbox import close_all
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -34,6 +33,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     cancel_all()
     # Unwinds like Ctrl-C so every finally block runs.
     raise KeyboardInterrupt
+
+
+def _nothing() -> None:
+    pass
 
 
 def exit_with(
@@ -45,6 +48,11 @@ def exit_with(
     try:
         code = _outcome(prog, action, debug=debug)
     finally:
+        # The sandbox needs docker; if it was never imported nothing was created, and a
+        # usage error should not load docker only to find nothing to remove.
+        sandbox = sys.modules.get("validator.runtime.sandbox")
+        close_all = sandbox.close_all if sandbox is not None else _nothing
+
         try:
             close_all()
         except KeyboardInterrupt:  # the signal came after the work, during the removal

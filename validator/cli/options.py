@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from validator.registry.credentials import PLAIN_PASSWORD_HINT, PLAIN_PASSWORD_REFUSED
+from validator.choices import PLAIN_PASSWORD_HINT, PLAIN_PASSWORD_REFUSED
 
 F = TypeVar("F", bound=Callable[..., Any])
 

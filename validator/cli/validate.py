@@ -11,33 +11,29 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
 from validator import __version__, exit_codes
-from validator.cache import ResultCache
+from validator.choices import DEFAULT_PROFILE, PASSWORD_ENV, STDOUT_FORMATS
 from validator.cli import options as shared
 from validator.cli.args import FAIL_ON, CliArgs, Login, Outputs, ProfileOverrides
 from validator.cli.guard import exit_with
 from validator.errors import ValidatorError
 from validator.findings import Report, Status, Verdict
-from validator.image import docker_client
 from validator.options import PULL_POLICIES, Options, ProgressMode, PullPolicy, describe
-from validator.profiles import DEFAULT_PROFILE, list_profiles, load_profile
-from validator.reference import parse_reference
-from validator.registry.access import registry_access
-from validator.registry.credentials import PASSWORD_ENV, redact_logs
-from validator.report import FORMATS, STDOUT_FORMATS, RenderOptions
-from validator.report.github.annotations import workflow_command
-from validator.runtime.sandbox import sweep
-from validator.validate import validate
+
+# Only what parsing needs is imported above: docker, requests, pydantic and the renderers
+# load inside the functions that use them, so --help, --version and usage errors answer
+# without them (issue #13).
 
 log = logging.getLogger("validator")
 
 
 def _print_profiles() -> None:
+    from validator.profiles import list_profiles
+
     for profile in list_profiles():
         marker = " (default)" if profile.name == DEFAULT_PROFILE else ""
         click.echo(f"{profile.name}{marker}: {profile.description}")
@@ -262,6 +258,8 @@ def _run_guarded(args: CliArgs) -> int:
 
 def _github_stopped(images: Sequence[str], reason: str, outputs: Outputs) -> None:
     """No report to render: the annotation and the job summary still say why."""
+    from validator.report.github.annotations import workflow_command
+
     if outputs.fmt == "github":
         title = "validate-image could not check the image"
         click.echo(workflow_command("error", reason, title=title))
@@ -282,6 +280,18 @@ def _summary_file(outputs: Outputs) -> Path | None:
 
 
 def _run(args: CliArgs) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from validator.cache import ResultCache
+    from validator.image import docker_client
+    from validator.profiles import load_profile
+    from validator.reference import parse_reference
+    from validator.registry.access import registry_access
+    from validator.registry.credentials import redact_logs
+    from validator.report.github.annotations import workflow_command
+    from validator.runtime.sandbox import sweep
+    from validator.validate import validate
+
     refs = [parse_reference(image) for image in args.images]  # bad input fails before any work
     login = args.login
     access = registry_access(
@@ -377,6 +387,8 @@ def _cached_note(report: Report) -> str:
 
 
 def _emit(reports: list[Report], outputs: Outputs) -> None:
+    from validator.report import FORMATS, RenderOptions
+
     color = outputs.color
     if color is None:
         color = outputs.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from validator import __version__, exit_codes
+from validator.choices import DEFAULT_PROFILE
 from validator.cli import options as shared
 from validator.cli.guard import exit_with
 from validator.errors import CredentialsError
@@ -28,7 +29,6 @@ from validator.images.paths import default_dir
 from validator.images.pipeline import Config, Outcome, Pipeline, TargetResult, lint_targets
 from validator.images.plan import EnvKind, plan
 from validator.images.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_all
-from validator.profiles import DEFAULT_PROFILE
 from validator.reference import DOCKER_HUB, split_registry
 from validator.registry.access import read_stdin_password
 from validator.registry.credentials import Credentials, read_password

@@ -26,11 +26,11 @@ from pydantic import (
     model_validator,
 )
 
+from validator.choices import DEFAULT_PROFILE
 from validator.errors import ProfileError
 from validator.profiles import reading
 from validator.profiles.mounts import check_mount_path, overlaps
 
-DEFAULT_PROFILE = "jupyter4nfdi"
 # fullmatch and [0-9], not \d and $: \d takes any script's digits and $ matches before a
 # trailing newline. Four digits a part keep int() far from its 4 300-digit limit.
 VERSION_RE = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}")

@@ -17,21 +17,12 @@ from dataclasses import dataclass, field
 import docker.auth
 import docker.errors
 
+from validator.choices import PASSWORD_ENV
 from validator.errors import CredentialsError
 
 log = logging.getLogger(__name__)
 
-PASSWORD_ENV = "JHIV_REGISTRY_PASSWORD"
 MASK = "********"
-
-PLAIN_PASSWORD_REFUSED = (
-    "--password is not accepted: a password on the command line is visible to every "
-    "user of this machine (ps, /proc) and stays in the shell history"
-)
-PLAIN_PASSWORD_HINT = (
-    f"pipe it in with --password-stdin (e.g. `validate-image IMAGE --username U --password-stdin"
-    f" < token.txt`) or set {PASSWORD_ENV}"
-)
 
 
 class Secret:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from validator.choices import STDOUT_FORMATS
 from validator.findings import Report
 from validator.report import json, junit, sarif, text
 from validator.report.common import RenderOptions
@@ -26,8 +27,6 @@ FORMATS: dict[str, Renderer] = {
     "summary": github_summary.render,
     "sarif": sarif.render,
 }
-# What ``--format`` offers on stdout; junit and summary are written to their own files.
-STDOUT_FORMATS: tuple[str, ...] = ("text", "json", "github", "sarif")
 
 
 def render(reports: Sequence[Report], fmt: str, options: RenderOptions | None = None) -> str:

@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from validator.profiles import DEFAULT_PROFILE, builtin_names
+from validator.choices import DEFAULT_PROFILE
+from validator.profiles import builtin_names
 from validator.redact import redact_text
 from validator.reference import DIGEST_RE, DOCKER_HUB, HOST_RE, parse_query, registry_host
 from validator.registry.credentials import Secret

@@ -18,6 +18,7 @@ from validator import __version__
 from validator.redact import redact_text
 from validator.service import api, hooks
 from validator.service.context import Service
+from validator.service.groupcommit import GroupCommitter
 from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics
 from validator.service.middleware import AccessLog, BodyLimit, redact_path
@@ -98,6 +99,7 @@ def create_app(
         metrics,
         RateLimiter(settings.rate, settings.burst, clock),
         Lockout(settings.admin_failures, settings.admin_lockout, clock),
+        GroupCommitter(store.accept_batch),
     )
 
     @asynccontextmanager
@@ -108,6 +110,7 @@ def create_app(
         try:
             yield
         finally:
+            svc.committer.close(shutdown_grace)  # what was acknowledged is committed
             if start_worker:
                 worker.stop(shutdown_grace)
                 notifier.stop(shutdown_grace / 2)

@@ -23,7 +23,6 @@ from validator.cli.guard import exit_with
 from validator.service.errors import SecretKeyError
 from validator.service.secretbox import SecretBox, generate_key
 from validator.service.settings import PREFIX, Settings, load_settings, settings_help
-from validator.service.store import Store
 
 PROG = "validate-image-service"
 log = logging.getLogger("validator.service")
@@ -63,6 +62,8 @@ def _serve(host: str, port: int, log_level: str) -> int:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
+    from validator.service.store import Store  # sqlalchemy, only when a store opens
+
     store = Store(settings.database_url.reveal(), SecretBox(settings.secret_keys))
     log.info("Store: %s", store.engine.url.render_as_string(hide_password=True))
     receivers = [
@@ -118,6 +119,8 @@ def _rotate_keys() -> int:
     settings = load_settings()
     if not settings.secret_keys:
         raise SecretKeyError(f"no keys: set {PREFIX}SECRET_KEYS or {PREFIX}SECRET_KEYS_FILE")
+    from validator.service.store import Store  # sqlalchemy, only when a store opens
+
     store = Store(settings.database_url.reveal(), SecretBox(settings.secret_keys))
     try:
         store.create_schema()
@@ -136,6 +139,8 @@ def openapi() -> None:
     from validator.service.runner import DockerRunner
 
     settings = Settings(admin_token=Secret("unused"))
+    from validator.service.store import Store  # sqlalchemy, only when a store opens
+
     store = Store("sqlite://", SecretBox(()))
     spec: dict[str, Any] = create_app(settings, store, DockerRunner(), start_worker=False).openapi()
     click.echo(json.dumps(spec, indent=2))

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from validator.service import peers
+from validator.service.groupcommit import GroupCommitter
 from validator.service.lockout import Lockout
 from validator.service.matching import WatchView
 from validator.service.metrics import Metrics
 from validator.service.ratelimit import RateLimiter
 from validator.service.settings import Settings
-from validator.service.store import Store
+from validator.service.store import Accepted, Delivered, Store
 from validator.service.worker import Worker
 
 # Watches change rarely and every webhook needs them: they are read from the database
@@ -31,6 +32,8 @@ class Service:
     metrics: Metrics
     limiter: RateLimiter
     lockout: Lockout
+    # Webhook deliveries are stored through this: one transaction for all waiting.
+    committer: GroupCommitter[Delivered, Accepted]
     _views: tuple[WatchView, ...] | None = field(default=None, repr=False)
     _read_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -10,6 +10,7 @@ push is acknowledged and listed as ignored, with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ from validator.service.events import Ignored, Parsed, PayloadError, Push
 from validator.service.matching import concerned
 from validator.service.payloads import distribution, dockerhub, github, harbor, quay
 from validator.service.ratelimit import retry_after
-from validator.service.store import Accepted, Enqueue, Replay
+from validator.service.store import Accepted, Delivered, Enqueue, Replay
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
@@ -110,18 +111,28 @@ class TooMuchWork(Exception):
         self.jobs = jobs
 
 
-def _record(
-    svc: Service, pushes: tuple[Push, ...], delivery: tuple[str, str] | None
-) -> tuple[Accepted, list[Ignored]]:
-    """Plan and store, off the event loop: both may wait for the database."""
+def _plan_capped(svc: Service, pushes: tuple[Push, ...]) -> tuple[list[Enqueue], list[Ignored]]:
+    """Plan off the event loop: the watches may have to be read from the database."""
     items, unwatched = _plan(pushes, svc)
     if len(items) > svc.settings.max_request_jobs:
         # Refused whole, before the store: no registry sends this many tagged pushes in
         # one delivery, and a partial acceptance would hide which ones were dropped.
         raise TooMuchWork(len(items))
-    accepted = svc.store.accept(items, delivery, watch_cap=svc.settings.max_watch_jobs)
+    return items, unwatched
+
+
+async def _record(
+    svc: Service, pushes: tuple[Push, ...], delivery: tuple[str, str] | None
+) -> tuple[Accepted, list[Ignored]]:
+    items, unwatched = await run_in_threadpool(_plan_capped, svc, pushes)
+    cap = svc.settings.max_watch_jobs
+    # Awaited, not run in a thread: the group committer stores this request with the
+    # others waiting, and answers once their transaction is committed.
+    accepted = await asyncio.wrap_future(
+        svc.committer.submit(Delivered(tuple(items), delivery, watch_cap=cap))
+    )
     full = [
-        Ignored(i.push.image, f"watch {i.watch.id} has {svc.settings.max_watch_jobs} jobs "
+        Ignored(i.push.image, f"watch {i.watch.id} has {cap} jobs "
                 "waiting already; push again once they ran")
         for i in accepted.over_cap
     ]  # fmt: skip
@@ -141,7 +152,7 @@ async def _accept(
     except PayloadError as exc:
         return _reject(svc, receiver, 400, "malformed", redact_text(str(exc)))
     try:
-        accepted, unwatched = await run_in_threadpool(_record, svc, parsed.pushes, delivery)
+        accepted, unwatched = await _record(svc, parsed.pushes, delivery)
     except TooMuchWork as exc:
         svc.metrics.over_cap.labels("request").inc()
         return _reject(

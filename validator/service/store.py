@@ -300,6 +300,15 @@ class ResolutionInfo:
     created_at: str | None
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """One webhook delivery's jobs, as the group commit queues it (Store.accept_batch)."""
+
+    items: tuple[Enqueue, ...]
+    delivery: tuple[str, str] | None = None  # (receiver, delivery id), for replays
+    watch_cap: int | None = None
+
+
 class Replay(Exception):
     """This delivery id was accepted before."""
 
@@ -564,53 +573,82 @@ class Store:
         A watch with ``watch_cap`` jobs waiting gets no new one: those pushes come back
         in ``over_cap``. Raises Replay if ``delivery`` (receiver, id) was accepted before.
         """
+        outcome = self.accept_batch([Delivered(tuple(items), delivery, watch_cap)])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def accept_batch(self, batch: Sequence[Delivered]) -> list[Accepted | BaseException]:
+        """Record several deliveries in one transaction, each in a savepoint of its own.
+
+        A delivery that fails alone (a replay) gets its exception in its place and the
+        others are stored; if the commit fails, this raises and none is stored.
+        """
+        outcomes: list[Accepted | BaseException] = []
+        with self._tx() as session:
+            capped = any(d.watch_cap is not None for d in batch)
+            waiting = self._waiting(session) if capped else {}
+            for delivered in batch:
+                # The counts move only once the delivery's savepoint is released.
+                mine = dict(waiting)
+                try:
+                    with session.begin_nested():
+                        outcomes.append(self._accept_one(session, delivered, mine))
+                except Replay as exc:
+                    outcomes.append(exc)
+                    continue
+                waiting = mine
+        return outcomes
+
+    def _accept_one(
+        self, session: Session, delivered: Delivered, waiting: dict[int, int]
+    ) -> Accepted:
         now = utcnow()
         queued = deduplicated = resolving = 0
         over_cap: list[Enqueue] = []
-        with self._tx() as session:
-            waiting = self._waiting(session) if watch_cap is not None else {}
+        watch_cap, delivery = delivered.watch_cap, delivered.delivery
 
-            def full(watch_id: int) -> bool:
-                return watch_cap is not None and waiting.get(watch_id, 0) >= watch_cap
+        def full(watch_id: int) -> bool:
+            return watch_cap is not None and waiting.get(watch_id, 0) >= watch_cap
 
-            if delivery is not None:
-                try:
-                    with session.begin_nested():
-                        session.add(
-                            Delivery(receiver=delivery[0], delivery_id=delivery[1], received_at=now)
-                        )
-                except IntegrityError:
-                    raise Replay from None
-            for item in items:
-                push = item.push
-                if push.digest is None or item.key is None:
-                    if full(item.watch.id):
-                        over_cap.append(item)
-                        continue
-                    waiting[item.watch.id] = waiting.get(item.watch.id, 0) + 1
+        if delivery is not None:
+            try:
+                with session.begin_nested():
                     session.add(
-                        Resolution(
-                            watch_id=item.watch.id,
-                            host=push.registry,
-                            repository=push.repository,
-                            tag=push.tag,
-                            status=Status.QUEUED,
-                            attempts=0,
-                            not_before=now,
-                            created_at=now,
-                        )
+                        Delivery(receiver=delivery[0], delivery_id=delivery[1], received_at=now)
                     )
-                    resolving += 1
-                    continue
-                if full(item.watch.id) and not self._known(session, item.key):
+            except IntegrityError:
+                raise Replay from None
+        for item in delivered.items:
+            push = item.push
+            if push.digest is None or item.key is None:
+                if full(item.watch.id):
                     over_cap.append(item)
                     continue
-                self._remember_tag(session, push.registry, push.repository, push.tag, push.digest)
-                new = self._queue_validation(
-                    session, push, push.digest, item.key, item.watch, item.hub_version
+                waiting[item.watch.id] = waiting.get(item.watch.id, 0) + 1
+                session.add(
+                    Resolution(
+                        watch_id=item.watch.id,
+                        host=push.registry,
+                        repository=push.repository,
+                        tag=push.tag,
+                        status=Status.QUEUED,
+                        attempts=0,
+                        not_before=now,
+                        created_at=now,
+                    )
                 )
-                queued, deduplicated = queued + new, deduplicated + (not new)
-                waiting[item.watch.id] = waiting.get(item.watch.id, 0) + new
+                resolving += 1
+                continue
+            if full(item.watch.id) and not self._known(session, item.key):
+                over_cap.append(item)
+                continue
+            self._remember_tag(session, push.registry, push.repository, push.tag, push.digest)
+            new = self._queue_validation(
+                session, push, push.digest, item.key, item.watch, item.hub_version
+            )
+            queued, deduplicated = queued + new, deduplicated + (not new)
+            waiting[item.watch.id] = waiting.get(item.watch.id, 0) + new
         return Accepted(queued, deduplicated, resolving, tuple(over_cap))
 
     def _waiting(self, session: Session) -> dict[int, int]:

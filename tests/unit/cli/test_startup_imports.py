@@ -1,0 +1,74 @@
+"""``validate-image --version``/``--help`` must not load the heavy libraries (issue #13).
+
+A regression guard on what is imported, not on time: a fresh interpreter imports the
+entry module, runs the command, and lists which heavy modules ended up in sys.modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = (
+    "docker",
+    "testcontainers",
+    "requests",
+    "pydantic",
+    "yaml",
+    "sqlalchemy",
+    "validator.service",
+    "validator.images.pipeline",
+    "validator.runtime.sandbox",
+    "validator.runtime.hubstub",
+    "validator.validate",
+    "validator.report",
+    "validator.checks",
+    "validator.profiles",
+)
+
+_PROBE = """
+import json, sys
+import validator.cli.validate as cli
+try:
+    cli.main([sys.argv[1]], prog_name="validate-image")
+except SystemExit:
+    pass
+heavy = json.loads(sys.argv[2])
+print(json.dumps(sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy))))
+"""
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _loaded_after(flag: str) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, flag, json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_load_no_heavy_module(flag: str) -> None:
+    assert _loaded_after(flag) == []
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    # The guard itself can fail: a run that does use the engine loads docker.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import sys, validator.image; print('docker' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "True"

@@ -57,6 +57,8 @@ def _exec_and_runtime(
         if options.static_only
         else Spawns(sandbox, image, profile, options, user=run_user(profile))
     )
+    if spawns is not None:
+        spawns.prepare()
     # Linked to the process's cancel: a Ctrl-C reaches the waits in the worker threads.
     cancels = {mode: linked() for mode in modes}
     # Per mode, one thread for its short version container and one for its spawn.

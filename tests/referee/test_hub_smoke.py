@@ -18,10 +18,12 @@ pytestmark = [pytest.mark.referee, pytest.mark.docker]
 
 
 def _leftovers(client: docker.DockerClient, hub: RealHub) -> list[str]:
+    # Sparse: no inspect per container, which fails (NotFound) when DockerSpawner removes
+    # one between the listing and the inspect.
     containers = client.containers.list(
-        all=True, filters={"label": f"{REFEREE_LABEL}={hub.session_id}"}
+        all=True, filters={"label": f"{REFEREE_LABEL}={hub.session_id}"}, sparse=True
     )
-    return [c.name for c in containers]
+    return [str(name).lstrip("/") for c in containers for name in c.attrs.get("Names") or []]
 
 
 def test_good_image_is_usable(

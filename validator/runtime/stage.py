@@ -12,7 +12,7 @@ import logging
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import docker.errors
 
@@ -125,6 +125,20 @@ class Spawns:
         self.options, self.user = options, user
         self._lock = threading.Lock()
         self._network: tuple[str, str] | None = None  # name, gateway
+        self._prepared: Future[tuple[str, str]] | None = None
+
+    def prepare(self) -> None:
+        """Begin making the network (and its fence) now, in a thread of its own.
+
+        The version check's container takes a second or more to start; the network
+        costs a quarter of a second of engine and firewall work that no longer waits
+        behind it. A failure surfaces in ``network()``, where the spawn asks for it.
+        """
+        with self._lock:
+            if self._prepared is None and self._network is None:
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jhiv-net")
+                self._prepared = pool.submit(self.network)
+                pool.shutdown(wait=False)
 
     def network(self) -> tuple[str, str]:
         """The candidates' internal network, made by the first spawn that needs it."""

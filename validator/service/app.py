@@ -16,12 +16,14 @@ from fastapi.responses import JSONResponse, Response
 
 from validator import __version__
 from validator.redact import redact_text
-from validator.service import api, hooks
+from validator.service import api, hooks, ondemand_api
 from validator.service.context import Service
 from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics
 from validator.service.middleware import AccessLog, BodyLimit, redact_path
 from validator.service.notifier import Notifier, Send
+from validator.service.ondemand import OnDemand
+from validator.service.ondemand_store import OnDemandStore
 from validator.service.ratelimit import RateLimiter
 from validator.service.runner import Runner
 from validator.service.settings import Settings
@@ -91,6 +93,8 @@ def create_app(
         notify=notifier.submit,
     )
     metrics.watch_queue(store.depth)
+    ondemand_store = OnDemandStore(store)
+    ondemand = OnDemand(ondemand_store, runner, metrics, settings.concurrency)
     svc = Service(
         settings,
         store,
@@ -105,10 +109,12 @@ def create_app(
         if start_worker:
             notifier.start()
             worker.start()
+            ondemand.start()
         try:
             yield
         finally:
             if start_worker:
+                ondemand.stop()
                 worker.stop(shutdown_grace)
                 notifier.stop(shutdown_grace / 2)
 
@@ -120,7 +126,11 @@ def create_app(
     )
     app.state.service = svc
     app.state.notifier = notifier
+    app.state.ondemand_store = ondemand_store
+    app.state.ondemand = ondemand
     app.include_router(hooks.router)
+    # Before api.router: its /validations/{id} would otherwise take on-demand ids.
+    app.include_router(ondemand_api.router)
     app.include_router(api.router)
 
     @app.exception_handler(RequestValidationError)

@@ -114,7 +114,7 @@ def create_app(
             yield
         finally:
             if start_worker:
-                ondemand.stop()
+                ondemand.stop(shutdown_grace)
                 worker.stop(shutdown_grace)
                 notifier.stop(shutdown_grace / 2)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from validator.errors import ValidatorError
@@ -48,6 +49,8 @@ class OnDemand:
         self.concurrency = max(1, concurrency)
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="jhiv-ondemand")
@@ -62,12 +65,32 @@ class OnDemand:
         if self._pool is not None and not self._stopping.is_set():
             self._pool.submit(self._run, public_id)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Take nothing new; give running jobs ``grace`` seconds, then remove their
+        containers (the pool's threads are joined at exit: none may outlive a stop).
+        Jobs cut off are queued again, with their logins, for the next start."""
         self._stopping.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._running:
+            log.info("Removing the containers of on-demand validations still running")
+            self.runner.abort()
+        self._pool.shutdown(wait=True)
 
     def _run(self, public_id: str) -> None:
+        with self._running_lock:
+            self._running += 1
+        try:
+            self._run_one(public_id)
+        finally:
+            with self._running_lock:
+                self._running -= 1
+
+    def _run_one(self, public_id: str) -> None:
         try:
             job = self.store.claim(public_id)
         except Exception as exc:  # a missing key or the database away: recorded, not raised
@@ -103,6 +126,10 @@ class OnDemand:
             log.warning("On-demand validation %s failed: %s", public_id, message)
             self.metrics.validations.labels("failed").inc()
             self.store.finish(public_id, digest=digest, report=None, error=message)
+            return
+        if self._stopping.is_set() and report.get("verdict") == "error":
+            # Most likely our own stop removed its containers: not the image's fault.
+            self.store.requeue(public_id)
             return
         self.store.finish(public_id, digest=digest, report=report, error=None)
         verdict = str(report.get("verdict"))

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 _RECEIVER = re.compile(r"^/hooks/([a-z]+)")
 
 DESCRIPTION = """\
-Validates every image pushed to a watched repository, as `validate-image` would, and
+Validates every image pushed to a watched repository, as `validate-image` would (or one
+image on demand, `POST /api/v1/validations`, and stored configurations), and
 keeps the verdicts: registries call the webhook receivers under `/hooks/`, the admin
 manages watches under `/api/v1/watches`, anyone with access reads results and badges.
 See docs/service.md.

@@ -16,13 +16,15 @@ from fastapi.responses import JSONResponse, Response
 
 from validator import __version__
 from validator.redact import redact_text
-from validator.service import api, hooks
+from validator.service import api, hooks, ondemand_api
 from validator.service.context import Service
 from validator.service.groupcommit import GroupCommitter
 from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics
 from validator.service.middleware import AccessLog, BodyLimit, redact_path
 from validator.service.notifier import Notifier, Send
+from validator.service.ondemand import OnDemand
+from validator.service.ondemand_store import OnDemandStore
 from validator.service.ratelimit import RateLimiter
 from validator.service.runner import Runner
 from validator.service.settings import Settings
@@ -33,7 +35,8 @@ log = logging.getLogger(__name__)
 _RECEIVER = re.compile(r"^/hooks/([a-z]+)")
 
 DESCRIPTION = """\
-Validates every image pushed to a watched repository, as `validate-image` would, and
+Validates every image pushed to a watched repository, as `validate-image` would (or one
+image on demand, `POST /api/v1/validations`, and stored configurations), and
 keeps the verdicts: registries call the webhook receivers under `/hooks/`, the admin
 manages watches under `/api/v1/watches`, anyone with access reads results and badges.
 See docs/service.md.
@@ -92,6 +95,8 @@ def create_app(
         notify=notifier.submit,
     )
     metrics.watch_queue(store.depth)
+    ondemand_store = OnDemandStore(store)
+    ondemand = OnDemand(ondemand_store, runner, metrics, settings.concurrency)
     svc = Service(
         settings,
         store,
@@ -107,11 +112,13 @@ def create_app(
         if start_worker:
             notifier.start()
             worker.start()
+            ondemand.start()
         try:
             yield
         finally:
             svc.committer.close(shutdown_grace)  # what was acknowledged is committed
             if start_worker:
+                ondemand.stop(shutdown_grace)
                 worker.stop(shutdown_grace)
                 notifier.stop(shutdown_grace / 2)
 
@@ -123,7 +130,11 @@ def create_app(
     )
     app.state.service = svc
     app.state.notifier = notifier
+    app.state.ondemand_store = ondemand_store
+    app.state.ondemand = ondemand
     app.include_router(hooks.router)
+    # Before api.router: its /validations/{id} would otherwise take on-demand ids.
+    app.include_router(ondemand_api.router)
     app.include_router(api.router)
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from validator import __version__
+from validator.choices import DEFAULT_PROFILE, PASSWORD_ENV
 from validator.cli import options as shared
 from validator.cli.guard import exit_with
 from validator.compat.make import Request, make
@@ -24,10 +25,10 @@ from validator.images import engine
 from validator.images.engine import BuildInputs
 from validator.images.paths import default_dir
 from validator.options import PULL_POLICIES, Options, PullPolicy, describe
-from validator.profiles import DEFAULT_PROFILE, load_profile
+from validator.profiles import load_profile
 from validator.reference import parse_reference
 from validator.registry.access import registry_access
-from validator.registry.credentials import PASSWORD_ENV, redact_logs
+from validator.registry.credentials import redact_logs
 from validator.runtime.sandbox import sweep
 
 log = logging.getLogger("validator")

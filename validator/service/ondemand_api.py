@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Re
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from starlette.convertors import Convertor, register_url_convertor
 
+from validator.choices import DEFAULT_PROFILE
 from validator.errors import ValidatorError
-from validator.profiles import DEFAULT_PROFILE, builtin_names, load_profile
+from validator.profiles import builtin_names, load_profile
 from validator.redact import redact_text
 from validator.reference import HOST_RE, parse_reference, registry_host
 from validator.registry.credentials import Secret

@@ -51,6 +51,39 @@ def refuse_password() -> Callable[[F], F]:
     )
 
 
+def pull_and_login() -> Callable[[F], F]:
+    """``--pull`` and the registry login, worded the same for every command that pulls."""
+    # Imported here: validator.options is light, but only commands that pull need it.
+    from validator.choices import PASSWORD_ENV
+    from validator.options import PULL_POLICIES, describe
+
+    decorators = [
+        click.option(
+            "--pull",
+            type=click.Choice(PULL_POLICIES),
+            default="missing",
+            show_default=True,
+            help=describe("pull"),
+        ),
+        registry(
+            "Private registry the login is for (https://host[:port]); the IMAGE must name it too."
+        ),
+        username(),
+        password_stdin(
+            f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
+            "else Docker's stored login)."
+        ),
+        refuse_password(),
+    ]
+
+    def apply(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
 def ca_cert(
     help: str = "Trust this CA certificate (PEM) for the registry's TLS.",
 ) -> Callable[[F], F]:

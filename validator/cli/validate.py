@@ -16,13 +16,13 @@ from pathlib import Path
 import click
 
 from validator import __version__, exit_codes
-from validator.choices import DEFAULT_PROFILE, PASSWORD_ENV, STDOUT_FORMATS
+from validator.choices import DEFAULT_PROFILE, STDOUT_FORMATS
 from validator.cli import options as shared
 from validator.cli.args import FAIL_ON, CliArgs, Login, Outputs, ProfileOverrides
 from validator.cli.guard import exit_with
 from validator.errors import ValidatorError
 from validator.findings import Report, Status, Verdict
-from validator.options import PULL_POLICIES, Options, ProgressMode, PullPolicy, describe
+from validator.options import Options, ProgressMode, PullPolicy
 
 # Only what parsing needs is imported above: docker, requests, pydantic and the renderers
 # load inside the functions that use them, so --help, --version and usage errors answer
@@ -111,22 +111,7 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
     show_default=True,
     help="error: exit 1 when an image is incompatible. warning: also when a check warns.",
 )
-@click.option(
-    "--pull",
-    type=click.Choice(PULL_POLICIES),
-    default="missing",
-    show_default=True,
-    help=describe("pull"),
-)
-@shared.registry(
-    "Private registry the login is for (https://host[:port]); the IMAGE must name it too."
-)
-@shared.username()
-@shared.password_stdin(
-    f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
-    "else Docker's stored login)."
-)
-@shared.refuse_password()
+@shared.pull_and_login()
 @shared.ca_cert()
 @click.option(
     "--insecure-registry",

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from validator import __version__
-from validator.choices import DEFAULT_PROFILE, PASSWORD_ENV
+from validator.choices import DEFAULT_PROFILE
 from validator.cli import options as shared
 from validator.cli.guard import exit_with
 from validator.compat.make import Request, make
@@ -24,7 +24,7 @@ from validator.image import docker_client
 from validator.images import engine
 from validator.images.engine import BuildInputs
 from validator.images.paths import default_dir
-from validator.options import PULL_POLICIES, Options, PullPolicy, describe
+from validator.options import Options, PullPolicy
 from validator.profiles import load_profile
 from validator.reference import parse_reference
 from validator.registry.access import registry_access
@@ -64,22 +64,7 @@ log = logging.getLogger("validator")
     help="Directory of the Dockerfile templates (default: the package's).",
 )
 @shared.output_file("--json", "Also write the outcome (with the remedies) as JSON.", "json_file")
-@click.option(
-    "--pull",
-    type=click.Choice(PULL_POLICIES),
-    default="missing",
-    show_default=True,
-    help=describe("pull"),
-)
-@shared.registry(
-    "Private registry the login is for (https://host[:port]); the IMAGE must name it too."
-)
-@shared.username()
-@shared.password_stdin(
-    f"Read the password or access token from standard input (else ${PASSWORD_ENV}, "
-    "else Docker's stored login)."
-)
-@shared.refuse_password()
+@shared.pull_and_login()
 @click.option(
     "--insecure-registry",
     "insecure_registries",

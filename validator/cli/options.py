@@ -84,6 +84,15 @@ def pull_and_login() -> Callable[[F], F]:
     return apply
 
 
+def wheelhouse() -> Callable[[F], F]:
+    """``--wheelhouse``: offline builds, for every command that builds an image."""
+    return click.option(
+        "--wheelhouse",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Install Python packages from these wheels only (no index).",
+    )
+
+
 def ca_cert(
     help: str = "Trust this CA certificate (PEM) for the registry's TLS.",
 ) -> Callable[[F], F]:

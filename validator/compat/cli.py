@@ -46,11 +46,7 @@ log = logging.getLogger("validator")
 @click.option("--hub-version", help="Override the profile's JupyterHub version (X.Y.Z).")
 @click.option("--tag", help="Tag of the made image (default: IMAGE's name, tag + -jupyterhub).")
 @shared.ca_cert("CA bundle for pip behind a TLS-intercepting proxy; builder stage only.")
-@click.option(
-    "--wheelhouse",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Install Python packages from these wheels only (no index).",
-)
+@shared.wheelhouse()
 @click.option(
     "--dockerfile-only",
     type=click.Path(file_okay=False, path_type=Path),

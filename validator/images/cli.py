@@ -223,11 +223,7 @@ def lint_cmd(
 @_target_options
 @shared.env_choice(_ENVS[:2], "pip", "Python environment of the images.", dest="env")
 @shared.ca_cert("CA bundle for pip/curl behind a TLS-intercepting proxy; builder stages only.")
-@click.option(
-    "--wheelhouse",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Install Python packages from these wheels only (no index).",
-)
+@shared.wheelhouse()
 @click.option(
     "--profile",
     default=DEFAULT_PROFILE,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,19 +18,10 @@ from validator import __version__
 from validator.choices import DEFAULT_PROFILE
 from validator.cli import options as shared
 from validator.cli.guard import exit_with
-from validator.compat.make import Request, make
-from validator.compat.output import render_json, render_text
 from validator.errors import ValidatorError
-from validator.image import docker_client
-from validator.images import engine
-from validator.images.engine import BuildInputs
-from validator.images.paths import default_dir
-from validator.options import Options, PullPolicy
-from validator.profiles import load_profile
-from validator.reference import parse_reference
-from validator.registry.access import registry_access
-from validator.registry.credentials import redact_logs
-from validator.runtime.sandbox import sweep
+
+if TYPE_CHECKING:
+    from validator.options import PullPolicy
 
 log = logging.getLogger("validator")
 
@@ -101,6 +93,21 @@ def main(
     logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
 
     def run() -> int:
+        # Imported here so that --help and usage errors do not pay for docker, the
+        # pipeline and the probes (issue #13's start-up budget).
+        from validator.compat.make import Request, make
+        from validator.compat.output import render_json, render_text
+        from validator.image import docker_client
+        from validator.images import engine
+        from validator.images.engine import BuildInputs
+        from validator.images.paths import default_dir
+        from validator.options import Options
+        from validator.profiles import load_profile
+        from validator.reference import parse_reference
+        from validator.registry.access import registry_access
+        from validator.registry.credentials import redact_logs
+        from validator.runtime.sandbox import sweep
+
         ref = parse_reference(image)  # bad input fails before any work
         if tag is not None:
             parse_reference(tag)

@@ -264,6 +264,9 @@ class RealHub:
         log_level: str = "INFO",
         docker_client: docker.DockerClient | None = None,
         keep_dir: bool = False,
+        authenticator: str = "null",
+        extra_config: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         """Prepare (but do not start) a hub.
 
@@ -272,6 +275,11 @@ class RealHub:
         the hub's spawn request waits before answering 202 and, past that, when it
         checks whether the container already died: JupyterHub's default is 10 s,
         and changing it changes when (even whether) a crash is reported early.
+
+        ``authenticator`` is ``JupyterHub.authenticator_class``: the referee's own
+        tests need no login ("null"); tests of what users see log in ("dummy").
+        ``extra_config`` lines are appended to ``jupyterhub_config.py`` (services,
+        hooks) and ``extra_env`` is added to the hub's environment.
         """
         self.venv = venv or default_venv()
         self.config = config
@@ -280,6 +288,9 @@ class RealHub:
         self.slow_spawn_timeout = slow_spawn_timeout
         self.log_level = log_level
         self.keep_dir = keep_dir
+        self.authenticator = authenticator
+        self.extra_config = extra_config
+        self.extra_env = dict(extra_env or {})
         self.session_id = uuid.uuid4().hex[:8]
         self.startup_seconds: float | None = None
 
@@ -347,7 +358,7 @@ class RealHub:
         # The hub refuses a cookie secret file that others can read.
         cookie_secret.chmod(0o600)
 
-        env = dict(os.environ)
+        env = dict(os.environ) | self.extra_env
         # configurable-http-proxy is a node script: its interpreter must be on PATH.
         env["PATH"] = os.pathsep.join([str(self.venv / "bin"), str(chp.parent), env["PATH"]])
         self._log_file = self.log_path.open("wb")
@@ -820,8 +831,8 @@ class RealHub:
             ("JupyterHub.db_url", f"sqlite:///{self._dir / 'jupyterhub.sqlite'}"),
             ("JupyterHub.cookie_secret_file", str(self._dir / "jupyterhub_cookie_secret")),
             ("JupyterHub.log_level", self.log_level),
-            # Users only ever come from the referee's API calls; nobody logs in.
-            ("JupyterHub.authenticator_class", "null"),
+            # Users only ever come from the referee's API calls unless a test logs in.
+            ("JupyterHub.authenticator_class", self.authenticator),
             ("JupyterHub.spawner_class", "docker"),
             ("JupyterHub.tornado_settings", {"slow_spawn_timeout": self.slow_spawn_timeout}),
             ("JupyterHub.services", [{"name": SERVICE_NAME, "api_token": self._token}]),
@@ -855,6 +866,7 @@ class RealHub:
             lines.append(self._ssl_address_code())
         else:
             lines.append(f"c.DockerSpawner.extra_create_kwargs = {{'labels': {self._labels()!r}}}")
+        lines += self.extra_config
         return "\n".join(lines) + "\n"
 
     def _labels(self) -> dict[str, str]:

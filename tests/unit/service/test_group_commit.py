@@ -5,6 +5,7 @@ delivery of its batch, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class _Gated:
     def __init__(self, store: Store) -> None:
         self.store, self.gate = store, threading.Event()
 
-    def __call__(self, batch: list[Delivered]) -> list[Accepted | BaseException]:
+    def __call__(self, batch: Sequence[Delivered]) -> Sequence[Accepted | BaseException]:
         self.gate.wait(10)
         return self.store.accept_batch(batch)
 

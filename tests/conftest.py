@@ -74,7 +74,10 @@ def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False)
     """
     flt = {"label": LABEL}
     found = (
-        [(c.name, c.labels) for c in client.containers.list(all=True, filters=flt)]
+        [
+            (c.name, c.labels)
+            for c in client.containers.list(ignore_removed=True, all=True, filters=flt)
+        ]
         + [(n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=flt)]
         + [(v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=flt)]
     )

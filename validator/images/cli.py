@@ -104,7 +104,7 @@ def exit_code(results: list[TargetResult]) -> int:
     return exit_codes.worst(_OUTCOME_CODES[r.outcome] for r in results)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=shared.Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="build-images")
 def main() -> None:
     """Build known-good JupyterHub images from templates/ and base-images/.

@@ -19,6 +19,11 @@ from tests.support.images import ROOT_IMAGE
 from tests.support.skip import unavailable
 from validator.runtime.sandbox import LABEL, LABEL_PID, pid_alive
 
+# Before hypothesis is first imported: selenium (the hub page's browser tests) brings
+# trio, whose "hypothesis" entry point fails to load with some hypothesis releases, and
+# the suite registers no strategies through plugins.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -4,6 +4,10 @@ A small thread pool of its own, next to the webhook worker: the store holds the 
 (a request is written before the API answers 202), the pool only carries what this
 process is running, and at start every request left queued or running is run again.
 Each job decrypts its login once, pulls with it, and deletes it with the result.
+
+A digest that already has a conclusive result for the same effective profile and
+validator version (an earlier on-demand or webhook validation) is not validated again:
+the job finishes at once with that report, marked ``cached`` and ``reused``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from validator.registry.credentials import Credentials, scrub
 from validator.report.json import report_to_dict
 from validator.service import jobs
 from validator.service.metrics import Metrics
-from validator.service.ondemand_store import OnDemandStore, RequestJob, Target
+from validator.service.ondemand_store import OnDemandStore, RequestJob, Reusable, Target
 from validator.service.runner import Runner
 from validator.service.worker import describe
 
@@ -100,6 +104,7 @@ class OnDemand:
         if job is None:
             return
         digest: str | None = None
+        key: str | None = None
         try:
             target = job.target
             ref = parse_reference(target.image)
@@ -108,6 +113,12 @@ class OnDemand:
             )
             access = access_for(target, job, ref.registry)
             digest = ref.digest or self.runner.resolve(ref, access, profile.platform)
+            key = jobs.validation_key(digest, profile)
+            # Others' results only for a digest the registry gave with this job's login.
+            earlier = self.store.reusable(key, job.owner, any_owner=ref.digest is None)
+            if earlier is not None:
+                self._reuse(public_id, digest, key, earlier)
+                return
             log.info("Validating %s on demand for %s", ref.canonical, profile.name)
             pinned = ImageRef(ref.registry, ref.repository, digest=digest)
             options = Options(
@@ -125,13 +136,27 @@ class OnDemand:
                 log.debug("Traceback of on-demand validation %s", public_id, exc_info=exc)
             log.warning("On-demand validation %s failed: %s", public_id, message)
             self.metrics.validations.labels("failed").inc()
-            self.store.finish(public_id, digest=digest, report=None, error=message)
+            self.store.finish(public_id, digest=digest, report=None, error=message, key=key)
             return
         if self._stopping.is_set() and report.get("verdict") == "error":
             # Most likely our own stop removed its containers: not the image's fault.
             self.store.requeue(public_id)
             return
-        self.store.finish(public_id, digest=digest, report=report, error=None)
+        self.store.finish(public_id, digest=digest, report=report, error=None, key=key)
         verdict = str(report.get("verdict"))
         self.metrics.validations.labels(verdict).inc()
         log.info("On-demand validation %s: %s", public_id, verdict)
+
+    def _reuse(self, public_id: str, digest: str, key: str, earlier: Reusable) -> None:
+        # The report as the result cache hands one out: cached, with the stored run's times.
+        report = {**earlier.report, "cached": True}
+        self.store.finish(
+            public_id, digest=digest, report=report, error=None, key=key, reused=earlier
+        )
+        log.info(
+            "On-demand validation %s: %s, reused from the %s validation finished %s",
+            public_id,
+            report.get("verdict"),
+            earlier.source,
+            earlier.reused.finished_at,
+        )

@@ -137,7 +137,7 @@ class Guard:
             )
             raise ImageRefused(as_text(found), as_html(found))
         if verdict == "compatible":
-            logger.info("Image guard: %s is compatible (%s)", ask.image, where)
+            logger.info("Image guard: %s for %s is compatible (%s)", ask.image, ask.user, where)
             return
         if outcome.status == "done":
             reason = "the validator could not decide"

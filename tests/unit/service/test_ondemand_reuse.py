@@ -25,8 +25,8 @@ DIGEST = w.digest_of("lab/nb")
 
 
 @contextmanager
-def service(tmp_path: Path, runner: w.FakeRunner) -> Iterator[TestClient]:
-    config = w.settings()
+def service(tmp_path: Path, runner: w.FakeRunner, **changes: Any) -> Iterator[TestClient]:
+    config = w.settings(**changes)
     app = create_app(
         config, w.store(tmp_path / "service.sqlite3", config), runner, shutdown_grace=2.0
     )
@@ -164,6 +164,22 @@ def test_another_callers_result_is_reused_only_for_a_digest_the_registry_gave(
     assert bob_tag["reused"]["finished_at"] == ada["finished_at"]
     assert carol["reused"] is None
     assert ada_pinned["reused"] is not None and ada_pinned["reused"]["id"] == ada["id"]
+    assert len(fake.validated) == 2
+
+
+def test_a_known_digest_does_not_wait_for_a_busy_validation_pool(tmp_path: Path) -> None:
+    fake = runner()
+    other = "registry.example.org/lab/other:v1"
+    with service(tmp_path, fake, concurrency=1) as client:
+        validated(client, {"image": IMAGE})
+        fake.delay_s = 3.0
+        busy = client.post("/api/v1/validations", json={"image": other}, headers=headers())
+        w.wait_for(lambda: len(fake.validated) == 2, what="the other validation to start")
+        again = validated(client, {"image": IMAGE})
+        # The only validation thread is still busy: the reuse did not queue behind it.
+        still = client.get(busy.headers["Location"], headers=headers()).json()
+    assert again["reused"] is not None and again["verdict"] == "compatible"
+    assert still["status"] == "running"
     assert len(fake.validated) == 2
 
 

@@ -208,6 +208,7 @@ def test_a_known_broken_image_fails_the_spawn_at_once_with_the_validators_messag
     assert next(f["fix"] for f in failing if f["fix"]).splitlines()[0] in failure
     request_id = request_of(hub, user)
     assert f"Report: {PAGE}checks/{request_id}" in failure
+    print(f"broken image: refused, {outcome.seconds_total:.1f} s with user set-up and teardown")
     # Refused before Spawner.start: DockerSpawner created no container.
     assert "Created container" not in outcome.hub_log, outcome.hub_log
     assert ADMIN not in hub.log_path.read_text(errors="replace") and ADMIN not in failure

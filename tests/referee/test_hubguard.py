@@ -181,6 +181,8 @@ def hub(
     with RealHub(
         referee_venv,
         docker_client=docker_client,
+        # Users log in (any password) to see their spawn-failure page as a browser does.
+        authenticator="dummy",
         extra_config=lines,
         extra_env={"PYTHONPATH": str(REPO)},
     ) as real:
@@ -193,6 +195,21 @@ def request_of(hub: RealHub, user: str) -> str:
         if "Image guard" in line and user in line and (found := _REQUEST_ID.search(line)):
             return found[1]
     raise AssertionError(f"the guard logged no validation for {user}:\n{hub.log_tail()}")
+
+
+def logged_in(hub: RealHub, user: str) -> requests.Session:
+    """A browser-like session of ``user``, logged in through the hub's login form."""
+    browser = requests.Session()
+    form = browser.get(f"{hub.public_url}/hub/login", timeout=30)
+    assert form.status_code == 200, form.text[:500]
+    done = browser.post(
+        f"{hub.public_url}/hub/login",
+        data={"username": user, "password": "any", "_xsrf": browser.cookies.get("_xsrf", "")},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert done.status_code == 302, done.text[:500]
+    return browser
 
 
 def test_a_known_broken_image_fails_the_spawn_at_once_with_the_validators_message(
@@ -245,3 +262,25 @@ def test_an_image_not_judged_within_the_budget_spawns(
     mine = api(service, "GET", f"/api/v1/validations/{request_of(hub, user)}", user=user).json()
     assert mine["status"] in ("queued", "running", "failed")
     assert mine["verdict"] is None
+
+
+def test_the_spawn_failure_page_links_the_report(
+    hub: RealHub, images: Images, judged: dict[str, dict[str, Any]]
+) -> None:
+    """What a user's browser gets: the hub's own page for the failed spawn, in HTML."""
+    user = hub.new_user_name()
+    hub.api("POST", f"users/{user}", expect=(201,))
+    try:
+        # Refused before Spawner.start, so the hub answers the spawn request itself.
+        refused = hub.api(
+            "POST", f"users/{user}/server", json={"image": images.broken}, expect=(400,)
+        )
+        assert "cannot be used on this hub" in refused.json()["message"]
+        page = logged_in(hub, user).get(f"{hub.public_url}/hub/spawn-pending/{user}", timeout=30)
+        assert page.status_code == 400, page.text[:2000]
+        request_id = request_of(hub, user)
+        assert f'<a href="{PAGE}checks/{request_id}">' in page.text
+        assert "How to fix it (Dockerfile):" in page.text
+        assert ADMIN not in page.text
+    finally:
+        hub.api("DELETE", f"users/{user}", expect=(204,))

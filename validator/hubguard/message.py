@@ -84,15 +84,17 @@ def as_text(found: Refusal) -> str:
 
 
 def as_html(found: Refusal) -> str:
+    """Phrasing content only: the hub puts it inside a ``<p>`` of its failure page."""
     esc = html.escape
-    parts = [f"<p>{esc(_headline(found))}</p>", "<ul>"]
-    parts += [f"<li>{esc(check)}</li>" for check in found.checks]
+    lines = [esc(_headline(found))]
+    lines += [f"• {esc(check)}" for check in found.checks]
     if found.more:
-        parts.append(f"<li>… and {found.more} more</li>")
-    parts.append("</ul>")
+        lines.append(f"• … and {found.more} more")
     if found.fix:
-        parts.append("<p>How to fix it (Dockerfile):</p>")
-        parts.append(f"<pre>{esc(chr(10).join(_fix_lines(found)))}</pre>")
+        lines.append("How to fix it (Dockerfile):")
+        lines += [
+            f'<code style="white-space: pre">{esc(line)}</code>' for line in _fix_lines(found)
+        ]
     if found.report_url:
-        parts.append(f'<p><a href="{esc(found.report_url, quote=True)}">The full report</a></p>')
-    return "\n".join(parts)
+        lines.append(f'<a href="{esc(found.report_url, quote=True)}">The full report</a>')
+    return "<br>\n".join(lines)

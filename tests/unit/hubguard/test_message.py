@@ -41,6 +41,8 @@ def test_failing_checks_fix_and_link() -> None:
     page = as_html(found)
     assert '<a href="https://hub/services/jhiv/checks/od-1">' in page
     assert "CMD [&quot;jupyterhub-singleuser&quot;]" in page
+    # The hub's failure page wraps it in <p>: no block element may be inside.
+    assert not any(tag in page for tag in ("<p", "<ul", "<li", "<pre", "<div"))
 
 
 def test_long_lists_are_cut_and_html_is_escaped() -> None:

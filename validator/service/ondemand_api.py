@@ -199,6 +199,17 @@ class ConfigurationIn(TargetIn):
         return self
 
 
+class ReusedOut(BaseModel):
+    """The earlier validation whose report this one reuses (same digest, profile, version)."""
+
+    source: str = Field(description="`on demand` or `webhook`.")
+    id: str | int | None = Field(
+        description="Its id (an `od-` id, or a webhook validation's number); null when it "
+        "was another caller's."
+    )
+    finished_at: str | None
+
+
 class RequestOut(BaseModel):
     id: str
     owner: str
@@ -217,6 +228,7 @@ class RequestOut(BaseModel):
     started_at: str | None
     finished_at: str | None
     links: dict[str, str]
+    reused: ReusedOut | None = None
     report: dict[str, Any] | None = None
 
 

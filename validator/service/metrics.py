@@ -26,6 +26,25 @@ class _QueueCollector(Collector):
         yield family
 
 
+class _BrokerCollector(Collector):
+    def __init__(self, depths: Callable[[], dict[str, int]]) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            depths = self.depths()
+        except Exception:  # the broker is away: /healthz says so; no gauge this scrape
+            return
+        family = GaugeMetricFamily(
+            "jhiv_broker_queue_messages",
+            "Messages waiting in each broker queue (Celery engine)",
+            labels=["queue"],
+        )
+        for queue, count in sorted(depths.items()):
+            family.add_metric([queue], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -81,6 +100,9 @@ class Metrics:
 
     def watch_queue(self, depth: Callable[[], dict[tuple[str, str], int]]) -> None:
         self.registry.register(_QueueCollector(depth))
+
+    def watch_broker(self, depths: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_BrokerCollector(depths))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -81,6 +81,10 @@ class OnDemand:
             self.runner.abort()
         self._pool.shutdown(wait=True)
 
+    def run(self, public_id: str) -> None:
+        """Run one request to its outcome here (the Celery engine's workers call this)."""
+        self._run(public_id)
+
     def _run(self, public_id: str) -> None:
         with self._running_lock:
             self._running += 1

@@ -29,6 +29,7 @@ from validator.service.engines import broker
 from validator.service.engines.leases import LeaseStore, Reconciled
 from validator.service.engines.rendezvous import pick
 from validator.service.store import utcnow
+from validator.service.worker import DELIVERIES_KEPT
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class CeleryEngine:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        # What Worker.start does for the embedded engine; running jobs are not touched
+        # here: live workers may hold them (the reconciler decides, by their leases).
+        self.leases.store.prune_deliveries(DELIVERIES_KEPT)
         for name, target in (
             ("dispatch", self._dispatch_loop),
             ("reconcile", self._reconcile_loop),

@@ -282,7 +282,9 @@ def test_a_job_whose_worker_is_killed_completes_on_the_other_worker(cell: Cell) 
     w.wait_for(lambda: cell.live_workers() == set(WORKERS), timeout=60, what="both workers")
 
 
-def test_every_acknowledged_job_ends_with_a_result_across_a_redis_restart(cell: Cell) -> None:
+def test_every_acknowledged_job_ends_with_a_result_across_redis_and_service_restarts(
+    cell: Cell,
+) -> None:
     first = BURST_PUSHES + BURST_REQUESTS + 1
     pushes = range(first, first + RESTART_PUSHES)
     requested = range(first + RESTART_PUSHES, first + RESTART_PUSHES + RESTART_REQUESTS)
@@ -291,6 +293,8 @@ def test_every_acknowledged_job_ends_with_a_result_across_a_redis_restart(cell: 
     ids = [cell.request(i) for i in requested]
     republished = cell.service.log.read_text().count("no live queue carries")
     cell.redis.restart()  # every message Redis held is gone
+    cell.service.stop()  # and the service is restarted: the store holds every job
+    cell.service.start()
     cell.wait_done(pushes, ids, timeout=180)
     # The reconciler saw the messages gone and published the jobs again.
     assert cell.service.log.read_text().count("no live queue carries") > republished

@@ -35,6 +35,8 @@ class _BrokerCollector(Collector):
             depths = self.depths()
         except Exception:  # the broker is away: /healthz says so; no gauge this scrape
             return
+        if not depths:
+            return  # an engine without a broker
         family = GaugeMetricFamily(
             "jhiv_broker_queue_messages",
             "Messages waiting in each broker queue (Celery engine)",

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import sys
 from typing import Any
 
@@ -115,7 +117,12 @@ def worker(log_level: str) -> None:
 
 
 def _worker(log_level: str) -> int:
-    settings = load_settings()
+    environ = dict(os.environ)
+    admin = f"{PREFIX}ADMIN_TOKEN"
+    if not environ.get(admin) and not environ.get(f"{admin}_FILE"):
+        # A worker answers no API request: it needs no admin token (the service does).
+        environ[admin] = "unused-by-worker-" + secrets.token_hex(8)
+    settings = load_settings(environ)
     level = getattr(logging, log_level.upper())
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr

@@ -224,7 +224,7 @@ class LeaseStore:
             row = _job_row(session, kind, ref)
             if row is None:
                 return None
-            lease = session.get(Lease, (kind, ref))
+            lease = session.get(Lease, (kind, ref), with_for_update=True)
             if not lease_state(
                 row.status,
                 lease.owner if lease else None,
@@ -289,9 +289,16 @@ class LeaseStore:
         requeued = failed = dropped = 0
         with self.store._tx() as session:
             leased: set[tuple[str, str]] = set()
-            for lease in list(session.scalars(select(Lease).with_for_update())):
-                leased.add((lease.kind, lease.ref))
-                row = _job_row(session, lease.kind, lease.ref)
+            for kind, ref in list(session.execute(select(Lease.kind, Lease.ref))):
+                leased.add((kind, ref))
+                # The job's row first, then its lease, as claim() takes them: two
+                # transactions that lock in the same order cannot deadlock (PostgreSQL).
+                row = _job_row(session, kind, ref)
+                lease = session.scalar(
+                    select(Lease).where(Lease.kind == kind, Lease.ref == ref).with_for_update()
+                )
+                if lease is None:
+                    continue  # released meanwhile
                 if row is None or row.status not in _ACTIVE:
                     session.delete(lease)
                     dropped += 1

@@ -119,7 +119,7 @@ def create_app(
     ondemand_store = OnDemandStore(store)
     ondemand = OnDemand(ondemand_store, runner, metrics, settings.concurrency)
     engine = _engine(settings, store, worker, ondemand)
-    metrics.watch_broker(engine.queue_depths)
+    metrics.watch_broker(engine.queue_depths, engine.running_per_worker)
     svc = Service(
         settings,
         store,

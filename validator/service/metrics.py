@@ -47,6 +47,27 @@ class _BrokerCollector(Collector):
         yield family
 
 
+class _WorkerCollector(Collector):
+    def __init__(self, running: Callable[[], dict[str, int]]) -> None:
+        self.running = running
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            running = self.running()
+        except Exception:  # the database is away: /healthz says so; no gauge this scrape
+            return
+        if not running:
+            return  # an engine without separate workers
+        family = GaugeMetricFamily(
+            "jhiv_worker_jobs_running",
+            "Jobs each Celery worker holds a live claim on",
+            labels=["worker"],
+        )
+        for worker, count in sorted(running.items()):
+            family.add_metric([worker], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -103,8 +124,11 @@ class Metrics:
     def watch_queue(self, depth: Callable[[], dict[tuple[str, str], int]]) -> None:
         self.registry.register(_QueueCollector(depth))
 
-    def watch_broker(self, depths: Callable[[], dict[str, int]]) -> None:
+    def watch_broker(
+        self, depths: Callable[[], dict[str, int]], running: Callable[[], dict[str, int]]
+    ) -> None:
         self.registry.register(_BrokerCollector(depths))
+        self.registry.register(_WorkerCollector(running))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

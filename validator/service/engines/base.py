@@ -31,3 +31,6 @@ class Engine(Protocol):
 
     def queue_depths(self) -> dict[str, int]:
         """Messages waiting per broker queue (empty for an engine without a broker)."""
+
+    def running_per_worker(self) -> dict[str, int]:
+        """Jobs running per worker seen (empty for an engine without separate workers)."""

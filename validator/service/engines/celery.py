@@ -210,3 +210,7 @@ class CeleryEngine:
     def queue_depths(self) -> dict[str, int]:
         queues = [broker.SHARED_QUEUE, *sorted({w.queue for w in self.leases.workers()})]
         return self.view.depths(queues)
+
+    def running_per_worker(self) -> dict[str, int]:
+        holding = self.leases.holding()
+        return {w.name: holding.get(w.name, 0) for w in self.leases.workers()}

@@ -40,3 +40,6 @@ class LocalEngine:
 
     def queue_depths(self) -> dict[str, int]:
         return {}
+
+    def running_per_worker(self) -> dict[str, int]:
+        return {}

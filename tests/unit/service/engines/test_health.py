@@ -22,7 +22,9 @@ def test_the_local_engine_is_the_default(tmp_path: Path) -> None:
     with TestClient(app) as client:
         health = client.get("/healthz").json()
         assert (health["status"], health["engine"], health["workers"]) == ("ok", "local", 2)
-        assert "jhiv_broker_queue_messages" not in client.get("/metrics").text
+        text = client.get("/metrics").text
+        assert "jhiv_broker_queue_messages" not in text
+        assert "jhiv_worker_jobs_running" not in text
 
 
 def test_a_broker_selects_celery_and_an_unreachable_one_is_reported(tmp_path: Path) -> None:
@@ -43,3 +45,4 @@ def test_a_broker_selects_celery_and_an_unreachable_one_is_reported(tmp_path: Pa
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert "jhiv_queue_jobs" in metrics.text
+        assert 'jhiv_worker_jobs_running{worker="host-a"} 0.0' in metrics.text

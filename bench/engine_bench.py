@@ -130,6 +130,13 @@ def run_mode(
         for proc in workers:
             proc.stop()
         service.stop()
+        problems = [
+            line
+            for log in (service.log, *(p.log for p in workers))
+            if log.exists()
+            for line in log.read_text(errors="replace").splitlines()
+            if " ERROR " in line or (" WARNING " in line and "On-demand validation" not in line)
+        ]
         if redis is not None:
             redis.stop()
     waits = [(r.started_at - r.created_at).total_seconds() for r in rows]
@@ -142,6 +149,9 @@ def run_mode(
         "drain_s": round(span, 2),
         "queue_p50_s": round(statistics.median(waits), 3),
         "queue_p99_s": round(percentile(waits, 99), 3),
+        "queue_max_s": round(max(waits), 3),
+        "problems": problems[:20],
+        "run_max_s": round(max((r.finished_at - r.started_at).total_seconds() for r in rows), 3),
     }
 
 
@@ -166,12 +176,18 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'mode':<10} {'jobs':>5} {'jobs/s':>8} {'drain s':>8} {'queue p50 s':>12} {'p99 s':>8}")
+    print(
+        f"{'mode':<10} {'jobs':>5} {'jobs/s':>8} {'drain s':>8} {'queue p50 s':>12} "
+        f"{'p99 s':>8} {'max s':>8} {'run max s':>10}"
+    )
     for r in results:
         print(
             f"{r['mode']:<10} {r['jobs']:>5} {r['jobs_per_s']!s:>8} {r['drain_s']:>8} "
-            f"{r['queue_p50_s']:>12} {r['queue_p99_s']:>8}"
+            f"{r['queue_p50_s']:>12} {r['queue_p99_s']:>8} {r['queue_max_s']:>8} {r['run_max_s']:>10}"
         )
+    for r in results:
+        for line in r["problems"]:
+            print(f"  {r['mode']}: {line}")
     return 0
 
 

@@ -17,6 +17,7 @@ The job itself runs exactly as in the embedded engine (``Worker.run``, ``OnDeman
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -177,7 +178,15 @@ def run_job(kind: Kind, ref: str, task: str) -> str:
     state = _state()
     settings = state.settings
     owner = f"{state.name}:{state.pid}:{task}"
-    claimed = state.leases.claim(kind, ref, owner, settings.lease)
+    try:
+        claimed = state.leases.claim(kind, ref, owner, settings.lease)
+    except Exception as exc:
+        # The job is not ours and not run: make it due again at once, so the dispatcher
+        # publishes it at its next round rather than the reconciler after its grace.
+        log.warning("Cannot claim %s %s: %s", kind, ref, type(exc).__name__)
+        with contextlib.suppress(Exception):
+            state.leases.unpublish([(kind, ref)])
+        raise
     if claimed is None:
         log.info("%s %s: finished or running elsewhere, nothing to do", kind, ref)
         return "skipped"

@@ -118,7 +118,11 @@ class Settings(BaseModel):
         json_schema_extra=_secret(),
     )
     concurrency: int = Field(
-        default=2, ge=1, le=64, description="Validations at once (each runs containers)."
+        default=2,
+        ge=1,
+        le=64,
+        description="Validations at once in `serve` (each runs containers); the Celery engine "
+        "uses `WORKER_CONCURRENCY` per worker instead.",
     )
     max_body: int = Field(
         default=1_048_576,

@@ -13,6 +13,7 @@ ROOT_IMAGE="$JHIV_ROOT_IMAGE" bash scripts/setup-docker.sh
 bash scripts/setup-referee.sh
 bash scripts/setup-registry.sh
 bash scripts/setup-postgres.sh
+bash scripts/setup-redis.sh
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -i warning || true
 
 # Selenium brings trio, whose "hypothesis" entry point does not load with every

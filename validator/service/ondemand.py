@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from validator.errors import ValidatorError
 from validator.options import Options
@@ -37,6 +38,7 @@ from validator.service.runner import Runner
 from validator.service.worker import describe
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Threads that resolve tags and look results up: registry round trips, no containers.
 LOOKUP_THREADS = 4
@@ -85,12 +87,12 @@ class OnDemand:
         if left:
             log.info("Running again %d on-demand validations left by the last stop", len(left))
         for public_id in left:
-            self._lookups.submit(self._counted, self._look, public_id)
+            self._lookups.submit(self._counted, self._look_then_queue, public_id)
 
     def submit(self, public_id: str) -> None:
         # Without a pool (tests that start no worker) the request waits in the store.
         if self._lookups is not None and not self._stopping.is_set():
-            self._lookups.submit(self._counted, self._look, public_id)
+            self._lookups.submit(self._counted, self._look_then_queue, public_id)
 
     def stop(self, grace: float = 10.0) -> None:
         """Take nothing new; give running jobs ``grace`` seconds, then remove their
@@ -111,25 +113,43 @@ class OnDemand:
         for pool in pools:
             pool.shutdown(wait=True)
 
-    def _counted(self, stage: Callable[..., None], *args: object) -> None:
+    def run(self, public_id: str) -> None:
+        """Run one request to its outcome in this thread, both stages (the Celery
+        engine's workers call this: their pool is the worker's own)."""
+        pending = self._counted(self._look, public_id)
+        if pending is not None:
+            self._counted(self._validate, pending)
+
+    def _look_then_queue(self, public_id: str) -> None:
+        pending = self._look(public_id)
+        if pending is None:
+            return
+        try:
+            assert self._pool is not None
+            self._pool.submit(self._counted, self._validate, pending)
+        except RuntimeError:  # the pool shut down meanwhile: the next start runs it
+            self.store.requeue(public_id)
+
+    def _counted(self, stage: Callable[..., T], *args: Any) -> T:
         with self._running_lock:
             self._running += 1
         try:
-            stage(*args)
+            return stage(*args)
         finally:
             with self._running_lock:
                 self._running -= 1
 
-    def _look(self, public_id: str) -> None:
-        """Stage one: claim, resolve the tag, and finish with an earlier result if any."""
+    def _look(self, public_id: str) -> _Pending | None:
+        """Stage one: claim, resolve the tag, and finish with an earlier result if any;
+        what is left to validate is returned."""
         try:
             job = self.store.claim(public_id)
         except Exception as exc:  # a missing key or the database away: recorded, not raised
             log.error("On-demand validation %s cannot start: %s", public_id, describe(exc))
             self.store.finish(public_id, digest=None, report=None, error=describe(exc))
-            return
+            return None
         if job is None:
-            return
+            return None
         digest: str | None = None
         try:
             target = job.target
@@ -144,17 +164,12 @@ class OnDemand:
             earlier = self.store.reusable(key, job.owner, any_owner=ref.digest is None)
         except Exception as exc:
             self._failed(job, digest, None, exc)
-            return
+            return None
         if earlier is not None:
             self._reuse(public_id, digest, key, earlier)
-            return
+            return None
         pinned = ImageRef(ref.registry, ref.repository, digest=digest)
-        pending = _Pending(job, pinned, profile, access, digest, key)
-        try:
-            assert self._pool is not None
-            self._pool.submit(self._counted, self._validate, pending)
-        except RuntimeError:  # the pool shut down meanwhile: the next start runs it
-            self.store.requeue(public_id)
+        return _Pending(job, pinned, profile, access, digest, key)
 
     def _validate(self, pending: _Pending) -> None:
         """Stage two: run the validator on the pinned digest."""

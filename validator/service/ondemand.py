@@ -161,7 +161,11 @@ class OnDemand:
             digest = ref.digest or self.runner.resolve(ref, access, profile.platform)
             key = jobs.validation_key(digest, profile)
             # Others' results only for a digest the registry gave with this job's login.
-            earlier = self.store.reusable(key, job.owner, any_owner=ref.digest is None)
+            earlier = (
+                None
+                if job.fresh
+                else self.store.reusable(key, job.owner, any_owner=ref.digest is None)
+            )
         except Exception as exc:
             self._failed(job, digest, None, exc)
             return None

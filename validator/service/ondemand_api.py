@@ -179,6 +179,11 @@ class ValidationRequestIn(TargetIn):
     password: SecretStr | None = Field(
         None, max_length=4096, description="Password or token; deleted when the job ends."
     )
+    fresh: bool = Field(
+        False,
+        description="Validate again even when the digest already has a result for this "
+        "profile (the newest result is the one reused afterwards).",
+    )
 
     @model_validator(mode="after")
     def _login(self) -> ValidationRequestIn:
@@ -289,7 +294,9 @@ def request_validation(
     """Validate an image now; 202 with the job's URL (`Location`, `links.self`)."""
     store, runner = _parts(request)
     try:
-        info = store.create_request(owner, body.target(), _password(body.password))
+        info = store.create_request(
+            owner, body.target(), _password(body.password), fresh=body.fresh
+        )
     except SecretKeyError as exc:
         raise HTTPException(503, exc.one_line()) from None
     return _accepted(response, info, runner)
@@ -339,11 +346,16 @@ def get_configuration(config_id: ConfigId, owner: CallerDep, request: Request) -
     tags=["on demand"],
 )
 def validate_configuration(
-    config_id: ConfigId, owner: CallerDep, request: Request, response: Response
+    config_id: ConfigId,
+    owner: CallerDep,
+    request: Request,
+    response: Response,
+    fresh: bool = False,
 ) -> RequestOut:
-    """Validate the configuration again, now: a new on-demand validation."""
+    """Validate the configuration again, now: a new on-demand validation (`?fresh=true`:
+    run it even when the digest already has a result)."""
     store, runner = _parts(request)
-    info = store.request_from_configuration(owner, config_id)
+    info = store.request_from_configuration(owner, config_id, fresh=fresh)
     if info is None:
         raise HTTPException(404, f"no configuration {config_id}")
     return _accepted(response, info, runner)

@@ -90,6 +90,9 @@ class Request(Base):
     reused_source: Mapped[str | None] = mapped_column(String(16))
     reused_id: Mapped[str | None] = mapped_column(String(40))
     reused_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Asked to run again rather than reuse: the way out of a verdict that no longer
+    # holds (a machine too loaded to start the server once), newest result wins after.
+    fresh: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RequestSecret(Base):
@@ -187,6 +190,7 @@ class RequestJob:
     target: Target
     password: Secret | None
     owner: str = ""
+    fresh: bool = False
 
 
 def _target(row: Configuration | Request) -> Target:
@@ -295,30 +299,35 @@ class OnDemandStore:
 
     # --- requests -------------------------------------------------------------------------
 
-    def create_request(self, owner: str, target: Target, password: Secret | None) -> RequestInfo:
+    def create_request(
+        self, owner: str, target: Target, password: Secret | None, *, fresh: bool = False
+    ) -> RequestInfo:
         ciphertext = self.store.box.encrypt(password) if password else None
         with self.store._tx() as session:
-            row = self._add_request(session, owner, target, None)
+            row = self._add_request(session, owner, target, None, fresh=fresh)
             if ciphertext:
                 session.add(RequestSecret(request_id=row.id, ciphertext=ciphertext))
             return _request_info(row)
 
-    def request_from_configuration(self, owner: str, config_id: int) -> RequestInfo | None:
+    def request_from_configuration(
+        self, owner: str, config_id: int, *, fresh: bool = False
+    ) -> RequestInfo | None:
         """A request with the configuration's fields; its token is copied, still encrypted."""
         with self.store._tx() as session:
             config = session.get(Configuration, config_id)
             if config is None or config.owner != owner:
                 return None
-            row = self._add_request(session, owner, _target(config), config_id)
+            row = self._add_request(session, owner, _target(config), config_id, fresh=fresh)
             token = session.get(ConfigurationSecret, config_id)
             if token is not None:
                 session.add(RequestSecret(request_id=row.id, ciphertext=token.ciphertext))
             return _request_info(row)
 
     def _add_request(
-        self, session: Any, owner: str, target: Target, config_id: int | None
+        self, session: Any, owner: str, target: Target, config_id: int | None, *, fresh: bool
     ) -> Request:
         row = Request(
+            fresh=fresh,
             public_id=REQUEST_PREFIX + random.token_hex(16),
             owner=owner,
             configuration_id=config_id,
@@ -355,9 +364,9 @@ class OnDemandStore:
             row.status, row.started_at = Status.RUNNING, utcnow()
             secret = session.get(RequestSecret, row.id)
             ciphertext = secret.ciphertext if secret else None
-            target, owner = _target(row), row.owner
+            target, owner, fresh = _target(row), row.owner, bool(row.fresh)
         password = self.store.box.decrypt(ciphertext) if ciphertext else None
-        return RequestJob(public_id, target, password, owner)
+        return RequestJob(public_id, target, password, owner, fresh)
 
     def reusable(self, key: str, owner: str, *, any_owner: bool) -> Reusable | None:
         """The newest conclusive result under ``key``: the caller's own on-demand

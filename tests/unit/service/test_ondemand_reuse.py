@@ -190,3 +190,34 @@ def test_newest_picks_the_latest_finished() -> None:
     assert newest([]) is None
     assert newest([older, later, unknown]) is later
     assert newest([unknown]) is unknown
+
+
+def test_fresh_runs_again_and_its_newer_verdict_is_the_one_reused(tmp_path: Path) -> None:
+    # A verdict that no longer holds (the server too slow once on a loaded host) must
+    # not stick to the digest: fresh validates again, and later requests reuse that.
+    fake = runner()
+    fake.verdicts[DIGEST] = Status.FAIL
+    with service(tmp_path, fake) as client:
+        stale = validated(client, {"image": IMAGE}, "ada")
+        fake.verdicts[DIGEST] = Status.PASS
+        again = validated(client, {"image": IMAGE, "fresh": True}, "ada")
+        later = validated(client, {"image": IMAGE}, "ada")
+        created = client.post(
+            "/api/v1/configurations", json={"image": IMAGE}, headers=headers("ada")
+        ).json()
+        url = f"/api/v1/configurations/{created['id']}/validations"
+        reused = client.post(url, headers=headers("ada")).json()
+        forced = client.post(f"{url}?fresh=true", headers=headers("ada")).json()
+        for answer in (reused, forced):
+
+            def ended(answer: dict[str, Any] = answer) -> bool:
+                got = client.get(answer["links"]["self"], headers=headers("ada")).json()
+                answer.update(got)
+                return got["status"] in ("done", "failed")
+
+            w.wait_for(ended, what="the configuration's validation")
+    assert (stale["verdict"], stale["reused"]) == ("incompatible", None)
+    assert (again["verdict"], again["reused"]) == ("compatible", None)
+    assert later["verdict"] == "compatible" and later["reused"]["id"] == again["id"]
+    assert reused["reused"] is not None and forced["reused"] is None
+    assert len(fake.validated) == 3

@@ -177,3 +177,23 @@ def serving(
     )
     with TestClient(app) as client:
         yield client, runner, config
+
+
+def user_headers(user: str | None = None) -> dict[str, str]:
+    """The admin token, acting for ``user`` (``X-JHIV-User``) when one is named."""
+    found = admin_headers()
+    if user is not None:
+        found["X-JHIV-User"] = user
+    return found
+
+
+def wait_done(client: TestClient, url: str, user: str | None = None) -> dict[str, Any]:
+    """Poll an on-demand validation until it ends; its final document."""
+    seen: dict[str, Any] = {}
+
+    def done() -> bool:
+        seen.update(client.get(url, headers=user_headers(user)).json())
+        return seen.get("status") in ("done", "failed")
+
+    wait_for(done, what=f"{url} to end")
+    return seen

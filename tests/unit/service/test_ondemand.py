@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support import service as w
 from validator.errors import RegistryAuthError
@@ -25,22 +24,8 @@ IMAGE = "registry.example.org/lab/nb:v1"
 service = w.serving
 
 
-def headers(user: str | None = None) -> dict[str, str]:
-    found = w.admin_headers()
-    if user is not None:
-        found["X-JHIV-User"] = user
-    return found
-
-
-def wait_done(client: TestClient, url: str, user: str | None = None) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    def done() -> bool:
-        seen.update(client.get(url, headers=headers(user)).json())
-        return seen.get("status") in ("done", "failed")
-
-    w.wait_for(done, what=f"{url} to end")
-    return seen
+headers = w.user_headers
+wait_done = w.wait_done
 
 
 def database_text(tmp_path: Path) -> str:

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from tests.support import service as w
 from validator.errors import RegistryUnreachable
 from validator.findings import Status
-from validator.service.app import create_app
 from validator.service.ondemand_store import ON_DEMAND, WEBHOOK, Reusable, newest
 
 IMAGE = "registry.example.org/lab/nb:v1"
@@ -26,34 +25,18 @@ DIGEST = w.digest_of("lab/nb")
 
 @contextmanager
 def service(tmp_path: Path, runner: w.FakeRunner, **changes: Any) -> Iterator[TestClient]:
-    config = w.settings(**changes)
-    app = create_app(
-        config, w.store(tmp_path / "service.sqlite3", config), runner, shutdown_grace=2.0
-    )
-    with TestClient(app) as client:
+    with w.serving(tmp_path, runner, **changes) as (client, _, _):
         yield client
 
 
-def headers(user: str | None = None) -> dict[str, str]:
-    found = w.admin_headers()
-    if user is not None:
-        found["X-JHIV-User"] = user
-    return found
+headers = w.user_headers
 
 
 def validated(client: TestClient, body: dict[str, Any], user: str | None = None) -> dict[str, Any]:
     """POST a validation and wait for its end; the final document."""
     response = client.post("/api/v1/validations", json=body, headers=headers(user))
     assert response.status_code == 202, response.text
-    url = response.headers["Location"]
-    seen: dict[str, Any] = {}
-
-    def done() -> bool:
-        seen.update(client.get(url, headers=headers(user)).json())
-        return seen.get("status") in ("done", "failed")
-
-    w.wait_for(done, what=f"{url} to end")
-    return seen
+    return w.wait_done(client, response.headers["Location"], user)
 
 
 def runner() -> w.FakeRunner:
@@ -208,14 +191,8 @@ def test_fresh_runs_again_and_its_newer_verdict_is_the_one_reused(tmp_path: Path
         url = f"/api/v1/configurations/{created['id']}/validations"
         reused = client.post(url, headers=headers("ada")).json()
         forced = client.post(f"{url}?fresh=true", headers=headers("ada")).json()
-        for answer in (reused, forced):
-
-            def ended(answer: dict[str, Any] = answer) -> bool:
-                got = client.get(answer["links"]["self"], headers=headers("ada")).json()
-                answer.update(got)
-                return got["status"] in ("done", "failed")
-
-            w.wait_for(ended, what="the configuration's validation")
+        reused = w.wait_done(client, reused["links"]["self"], "ada")
+        forced = w.wait_done(client, forced["links"]["self"], "ada")
     assert (stale["verdict"], stale["reused"]) == ("incompatible", None)
     assert (again["verdict"], again["reused"]) == ("compatible", None)
     assert later["verdict"] == "compatible" and later["reused"]["id"] == again["id"]

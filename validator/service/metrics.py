@@ -26,45 +26,27 @@ class _QueueCollector(Collector):
         yield family
 
 
-class _BrokerCollector(Collector):
-    def __init__(self, depths: Callable[[], dict[str, int]]) -> None:
-        self.depths = depths
+class _GaugeByLabel(Collector):
+    """A gauge read at each scrape from the engine: one sample per label value.
+
+    Nothing is exported when the read fails (the broker or the database is away, which
+    /healthz reports) or finds nothing (an engine without a broker or workers)."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], dict[str, int]]
+    ) -> None:
+        self.name, self.documentation, self.label, self.read = name, documentation, label, read
 
     def collect(self) -> Iterator[Metric]:
         try:
-            depths = self.depths()
-        except Exception:  # the broker is away: /healthz says so; no gauge this scrape
+            values = self.read()
+        except Exception:
             return
-        if not depths:
-            return  # an engine without a broker
-        family = GaugeMetricFamily(
-            "jhiv_broker_queue_messages",
-            "Messages waiting in each broker queue (Celery engine)",
-            labels=["queue"],
-        )
-        for queue, count in sorted(depths.items()):
-            family.add_metric([queue], count)
-        yield family
-
-
-class _WorkerCollector(Collector):
-    def __init__(self, running: Callable[[], dict[str, int]]) -> None:
-        self.running = running
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            running = self.running()
-        except Exception:  # the database is away: /healthz says so; no gauge this scrape
+        if not values:
             return
-        if not running:
-            return  # an engine without separate workers
-        family = GaugeMetricFamily(
-            "jhiv_worker_jobs_running",
-            "Jobs each Celery worker holds a live claim on",
-            labels=["worker"],
-        )
-        for worker, count in sorted(running.items()):
-            family.add_metric([worker], count)
+        family = GaugeMetricFamily(self.name, self.documentation, labels=[self.label])
+        for key, count in sorted(values.items()):
+            family.add_metric([key], count)
         yield family
 
 
@@ -127,8 +109,22 @@ class Metrics:
     def watch_broker(
         self, depths: Callable[[], dict[str, int]], running: Callable[[], dict[str, int]]
     ) -> None:
-        self.registry.register(_BrokerCollector(depths))
-        self.registry.register(_WorkerCollector(running))
+        self.registry.register(
+            _GaugeByLabel(
+                "jhiv_broker_queue_messages",
+                "Messages waiting in each broker queue (Celery engine)",
+                "queue",
+                depths,
+            )
+        )
+        self.registry.register(
+            _GaugeByLabel(
+                "jhiv_worker_jobs_running",
+                "Jobs each Celery worker holds a live claim on",
+                "worker",
+                running,
+            )
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -24,9 +24,10 @@ STATUS_WORDS = {
     "skip": "Skipped",
 }
 VERDICT_WORDS = {
-    "compatible": "Compatible: a hub can spawn this image.",
-    "incompatible": "Incompatible: a hub spawning this image will fail. The failing checks say why and how to fix it.",
-    "error": "No verdict: the check itself could not finish.",
+    "compatible": "A hub can spawn this image: every check passed or only warned.",
+    "incompatible": "A hub spawning this image will fail. The failing checks below say why "
+    "and how to fix it in the Dockerfile.",
+    "error": "No verdict: a check could not finish (see the rows marked Error).",
 }
 PROGRESS_WORDS = {
     "queued": "Waiting for a free worker.",

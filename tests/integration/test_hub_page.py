@@ -14,6 +14,7 @@ page sends the browser to the hub's login. Screenshots go to ``$JHIV_ARTIFACTS``
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -84,6 +85,16 @@ class Site:
 
     def stored_bytes(self) -> bytes:
         return b"".join(p.read_bytes() for p in self.database.parent.glob("service.sqlite3*"))
+
+
+def _shot(driver: Any, name: str) -> None:
+    """A screenshot of the whole page, not only the window (Chromium's DevTools call)."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    (artifacts_dir() / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def _browser() -> Any:
@@ -158,7 +169,9 @@ def site(
         if shutil.which(tool) is None:
             unavailable(f"{tool} is missing: run scripts/setup-registry.sh")
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        unavailable("Debian's chromium and chromium-driver are missing: run scripts/setup-browser.sh")
+        unavailable(
+            "Debian's chromium and chromium-driver are missing: run scripts/setup-browser.sh"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -242,13 +255,11 @@ def _submit_and_wait(site: Site, name: str) -> str:
     driver = site.driver
     driver.find_element(By.ID, "check").click()
     WebDriverWait(driver, 30).until(ec.url_contains("/checks/od-"))
-    check_id = driver.current_url.rsplit("/", 1)[-1]
+    check_id = str(driver.current_url).rsplit("/", 1)[-1]
     driver.save_screenshot(str(artifacts_dir() / f"{name}-progress.png"))
-    WebDriverWait(driver, VERDICT_TIMEOUT).until(
-        ec.presence_of_element_located((By.ID, "verdict"))
-    )
+    WebDriverWait(driver, VERDICT_TIMEOUT).until(ec.presence_of_element_located((By.ID, "verdict")))
     site.checks[name] = check_id
-    driver.save_screenshot(str(artifacts_dir() / f"{name}-report.png"))
+    _shot(driver, f"{name}-report")
     return check_id
 
 
@@ -292,7 +303,7 @@ def test_a_broken_image_shows_incompatible_and_the_failing_checks_fix_first(site
     try:
         wide = driver.execute_script("return document.documentElement.scrollWidth")
         assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
-        driver.save_screenshot(str(artifacts_dir() / "broken-report-narrow.png"))
+        _shot(driver, "broken-report-narrow")
     finally:
         driver.set_window_size(1280, 1000)
 
@@ -314,7 +325,8 @@ def test_a_good_image_saved_with_its_token_is_compatible(site: Site) -> None:
     check_id = _submit_and_wait(site, "good")
     stored = site.report(check_id, "ada")
     failing = [
-        (f["id"], f["message"]) for f in (stored["report"] or {}).get("findings", ())
+        (f["id"], f["message"])
+        for f in (stored["report"] or {}).get("findings", ())
         if f["status"] in ("fail", "error")
     ]
     assert driver.find_element(By.ID, "verdict").get_attribute("data-verdict") == "compatible", (
@@ -330,7 +342,7 @@ def test_a_good_image_saved_with_its_token_is_compatible(site: Site) -> None:
     assert len(cards) == 1 and "token stored" in cards[0].text
     recent = driver.find_element(By.ID, "recent").text
     assert "compatible" in recent and "incompatible" in recent
-    driver.save_screenshot(str(artifacts_dir() / "form-with-lists.png"))
+    _shot(driver, "form-with-lists")
     assert TOKEN not in driver.page_source
 
 

@@ -133,7 +133,14 @@ def _messages(exc: ValidationError) -> dict[str, str]:
         name = {"password": "token"}.get(name, name)
         if name not in FIELDS:
             name = GENERAL
-        if name == GENERAL and "username" in str(error.get("msg", "")):
+        text = str(error.get("msg", ""))
+        # The model's own checks name no field; their messages say which one they mean.
+        if name == GENERAL and "username" in text:
             name = "username"  # "a password or token needs a username"
+        elif name == GENERAL and "mount" in text:
+            name = "mount_path"
+            # "profile 'x' is invalid: mount_path: expected ... (hint: ...)": the middle part.
+            text = text.split("mount_path: ", 1)[-1].split(" (hint:", 1)[0]
+            error = {**error, "msg": text}
         messages.setdefault(name, _message(error))
     return messages

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs, then the suite: Docker engine, root image, the
-# referee hub (JupyterHub + DockerSpawner + configurable-http-proxy), the package.
+# referee hub (JupyterHub + DockerSpawner + configurable-http-proxy), Chromium for the
+# hub page's browser tests, the package.
 # Extra arguments go to pytest (e.g. -m "not referee", -k kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ ROOT_IMAGE="$JHIV_ROOT_IMAGE" bash scripts/setup-docker.sh
 bash scripts/setup-referee.sh
 bash scripts/setup-registry.sh
 bash scripts/setup-postgres.sh
+bash scripts/setup-browser.sh
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -i warning || true
 
 python3 -m pytest -q "$@"

@@ -74,7 +74,12 @@ def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False)
     """
     flt = {"label": LABEL}
     found = (
-        [(c.name, c.labels) for c in client.containers.list(all=True, filters=flt)]
+        # sparse: the list's own fields, no inspect per container; on a shared engine a
+        # container removed between the list and its inspect failed the whole check.
+        [
+            ((c.attrs.get("Names") or [c.id])[0].lstrip("/"), c.attrs.get("Labels") or {})
+            for c in client.containers.list(all=True, filters=flt, sparse=True)
+        ]
         + [(n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=flt)]
         + [(v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=flt)]
     )

@@ -231,6 +231,16 @@ def _log_in(driver: Any, page: str, user: str) -> None:
     assert driver.current_url.startswith(page)
 
 
+def _wait_for_element(driver: Any, element_id: str, timeout: float = 30) -> Any:
+    """The element once the page that has it is there (a click on submit returns before
+    the next page has loaded)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.ID, element_id)))
+
+
 def _fill(driver: Any, **fields: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -353,8 +363,8 @@ def test_bad_input_is_a_message_next_to_the_field(site: Site) -> None:
     driver.get(site.page)
     _fill(driver, image=f"{REGISTRY_USER}:{TOKEN}@{site.registry.host}/team/good:v1", token=TOKEN)
     driver.find_element(By.ID, "check").click()
-    error = driver.find_element(By.ID, "image-error")
-    assert "user name or token" in error.text
+    error = _wait_for_element(driver, "image-error")
+    assert "login before '@'" in error.text
     assert driver.find_element(By.ID, "image").get_attribute("aria-invalid") == "true"
     assert TOKEN not in driver.page_source
     driver.save_screenshot(str(artifacts_dir() / "form-error.png"))
@@ -395,7 +405,7 @@ def test_the_stored_token_is_nowhere_in_plain_text_and_goes_with_its_configurati
     card = driver.find_element(By.CSS_SELECTOR, "#configurations > li")
     card.find_element(By.CSS_SELECTOR, "button.danger").click()
     driver.switch_to.alert.accept()  # page.js asks first
-    notice = driver.find_element(By.CSS_SELECTOR, ".notice.ok")
+    notice = _wait_for_element(driver, "notice")
     assert "deleted" in notice.text
     assert not driver.find_elements(By.CSS_SELECTOR, "#configurations > li")
     with sqlite3.connect(site.database) as db:

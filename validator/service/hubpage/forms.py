@@ -77,6 +77,13 @@ def _message(error: Mapping[str, object]) -> str:
     text = text.removeprefix("Value error, ")
     if error.get("type") == "string_too_long":
         text = "is too long"
+    # The validator's hints speak to command-line users (--username, --password-stdin).
+    text = text.split(" (hint:", 1)[0]
+    if "user name or token before '@'" in text:
+        text = (
+            "the image holds a login before '@': write the image without it, and the "
+            "username and token in the private registry fields"
+        )
     text = redact_text(text)
     return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
 

@@ -54,6 +54,15 @@ NOTICES = {
     "saved": "The configuration was saved.",
 }
 RECENT = 15
+# The form's labels, for the error summary's links to the fields.
+FIELD_LABELS = {
+    "image": "Image",
+    "registry": "Registry URL",
+    "username": "Username",
+    "token": "Password or token",
+    "mount_path": "User data mount path",
+    "profile": "Hub profile",
+}
 _PAGE_HEADERS = {
     # No inline script or style: everything comes from this prefix.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
@@ -311,6 +320,7 @@ async def _form_page(
         notice=notice,
         fixed_profile=page.fixed_profile,
         profiles=builtin_names(),
+        labels=FIELD_LABELS,
         configurations=configurations,
         recent=recent,
     )

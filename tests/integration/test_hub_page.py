@@ -369,6 +369,20 @@ def test_bad_input_is_a_message_next_to_the_field(site: Site) -> None:
     assert TOKEN not in driver.page_source
     driver.save_screenshot(str(artifacts_dir() / "form-error.png"))
 
+    # The same session without the form's CSRF token (another site's form): refused.
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
+    for extra in ({}, {"_csrf": "forged"}):
+        forged = requests.post(
+            f"{site.page}checks",
+            data={"image": site.images["good"], **extra},
+            cookies=cookies,
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert forged.status_code == 403, forged.text[:300]
+    with sqlite3.connect(site.database) as db:
+        assert db.execute("SELECT count(*) FROM requests").fetchone() == (len(site.checks),)
+
 
 def test_another_user_gets_404_on_the_first_users_check(site: Site) -> None:
     from selenium.webdriver.common.by import By

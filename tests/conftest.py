@@ -19,6 +19,11 @@ from tests.support.images import ROOT_IMAGE
 from tests.support.skip import unavailable
 from validator.runtime.sandbox import LABEL, LABEL_PID, pid_alive
 
+# Before hypothesis is first imported: selenium (the hub page's browser tests) brings
+# trio, whose "hypothesis" entry point fails to load with some hypothesis releases, and
+# the suite registers no strategies through plugins.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -74,11 +79,9 @@ def labelled_objects(client: docker.DockerClient, *, orphans_only: bool = False)
     """
     flt = {"label": LABEL}
     found = (
-        # sparse: the list's own fields, no inspect per container; on a shared engine a
-        # container removed between the list and its inspect failed the whole check.
         [
-            ((c.attrs.get("Names") or [c.id])[0].lstrip("/"), c.attrs.get("Labels") or {})
-            for c in client.containers.list(all=True, filters=flt, sparse=True)
+            (c.name, c.labels)
+            for c in client.containers.list(ignore_removed=True, all=True, filters=flt)
         ]
         + [(n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=flt)]
         + [(v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=flt)]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 DEFAULT_PROFILE = "jupyter4nfdi"
 
+# What build-images and make-compatible build on when no --root-image is given.
+DEFAULT_ROOT_IMAGE = "ubuntu:24.04"
+
 # What ``--format`` offers on stdout; junit and summary are written to their own files.
 STDOUT_FORMATS: tuple[str, ...] = ("text", "json", "github", "sarif")
 

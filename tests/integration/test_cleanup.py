@@ -31,7 +31,7 @@ def _ours(client: docker.DockerClient, pid: int) -> list[str]:
     """Containers, networks and volumes made by the validator process ``pid``."""
     flt = _of(pid)
     return sorted(
-        [c.name for c in client.containers.list(all=True, filters=flt)]
+        [c.name for c in client.containers.list(ignore_removed=True, all=True, filters=flt)]
         + [n.name for n in client.networks.list(filters=flt)]
         + [v.name for v in client.volumes.list(filters=flt)]
     )
@@ -57,7 +57,9 @@ def _start_and_wait_for_candidate(image: str, client: docker.DockerClient) -> su
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         # The runtime stage is the one with a network and a volume: the deepest point to stop.
-        running = client.containers.list(filters={**_of(proc.pid), "status": "running"})
+        running = client.containers.list(
+            ignore_removed=True, filters={**_of(proc.pid), "status": "running"}
+        )
         made = client.networks.list(filters=_of(proc.pid)) and client.volumes.list(
             filters=_of(proc.pid)
         )

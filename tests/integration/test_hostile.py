@@ -57,7 +57,9 @@ def _rss_mb(pid: int) -> float:
 def _log_bytes(client: docker.DockerClient, pid: int) -> int:
     """The largest log on disk of the run's running containers (rotated files included)."""
     largest = 0
-    for container in client.containers.list(filters={"label": f"{LABEL_PID}={pid}"}):
+    for container in client.containers.list(
+        ignore_removed=True, filters={"label": f"{LABEL_PID}={pid}"}
+    ):
         log_dir = Path(container.attrs["LogPath"]).parent
         try:
             size = sum(f.stat().st_size for f in log_dir.iterdir() if ".log" in f.name)
@@ -98,7 +100,7 @@ def _validate(image: str, client: docker.DockerClient) -> Watched:
         done.set()
         sampler.join()
     flt = {"label": f"{LABEL_PID}={proc.pid}"}
-    left = [c.name for c in client.containers.list(all=True, filters=flt)]
+    left = [c.name for c in client.containers.list(ignore_removed=True, all=True, filters=flt)]
     left += [n.name for n in client.networks.list(filters=flt)]
     return Watched(
         proc.returncode,

@@ -71,11 +71,13 @@ def test_a_private_image_is_validated_on_demand_and_its_login_deleted(
             results = {}
             for name, answer in (("without", refused), ("with", accepted)):
                 url = answer.headers["Location"]
+
+                def ended(url: str = url) -> bool:
+                    status = client.get(url, headers=w.admin_headers()).json()["status"]
+                    return status in ("done", "failed")
+
                 w.wait_for(
-                    lambda url=url: (
-                        client.get(url, headers=w.admin_headers()).json()["status"]
-                        in ("done", "failed")
-                    ),
+                    ended,
                     timeout=300,
                     what=f"the validation {name} the login",
                 )

@@ -23,7 +23,7 @@ PROMPT_S = 2.0
 def _objects(client: docker.DockerClient, pid: int) -> list[str]:
     flt = {"label": f"{LABEL_PID}={pid}"}
     return (
-        [c.name for c in client.containers.list(all=True, filters=flt)]
+        [c.name for c in client.containers.list(ignore_removed=True, all=True, filters=flt)]
         + [n.name for n in client.networks.list(filters=flt)]
         + [v.name for v in client.volumes.list(filters=flt)]
     )
@@ -65,7 +65,7 @@ def _interrupt(proc: subprocess.Popen[str], signum: int, client: docker.DockerCl
 
 def _running(client: docker.DockerClient, pid: int, at_least: int = 1) -> bool:
     flt = {"label": f"{LABEL_PID}={pid}", "status": "running"}
-    return len(client.containers.list(filters=flt)) >= at_least
+    return len(client.containers.list(ignore_removed=True, filters=flt)) >= at_least
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -104,7 +104,12 @@ def test_during_the_probes_and_the_stability_window(
     _wait_until(
         proc,
         lambda: (
-            len(docker_client.containers.list(filters={"label": f"{LABEL_PID}={proc.pid}"})) == 1
+            len(
+                docker_client.containers.list(
+                    ignore_removed=True, filters={"label": f"{LABEL_PID}={proc.pid}"}
+                )
+            )
+            == 1
             and bool(docker_client.networks.list(filters={"label": f"{LABEL_PID}={proc.pid}"}))
         ),
         settle=8.0,

@@ -1015,7 +1015,7 @@ class RealHub:
     def _remove_containers(self) -> None:
         client = self._docker_client()
         leftovers = client.containers.list(
-            all=True, filters={"label": f"{REFEREE_LABEL}={self.session_id}"}
+            ignore_removed=True, all=True, filters={"label": f"{REFEREE_LABEL}={self.session_id}"}
         )
         for container in leftovers:
             log.info("Removing leftover container %s (id: %s)", container.name, container.short_id)

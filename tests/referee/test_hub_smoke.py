@@ -21,7 +21,10 @@ def _leftovers(client: docker.DockerClient, hub: RealHub) -> list[str]:
     # Sparse: no inspect per container, which fails (NotFound) when DockerSpawner removes
     # one between the listing and the inspect.
     containers = client.containers.list(
-        all=True, filters={"label": f"{REFEREE_LABEL}={hub.session_id}"}, sparse=True
+        ignore_removed=True,
+        all=True,
+        filters={"label": f"{REFEREE_LABEL}={hub.session_id}"},
+        sparse=True,
     )
     return [str(name).lstrip("/") for c in containers for name in c.attrs.get("Names") or []]
 

@@ -7,10 +7,13 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fastapi.testclient import TestClient
 
 from validator import __version__
 from validator.findings import Finding, Report, Status
@@ -19,6 +22,7 @@ from validator.profiles import Profile
 from validator.reference import ImageRef
 from validator.registry.client import RegistryAccess
 from validator.registry.credentials import Secret
+from validator.service.app import create_app
 from validator.service.secretbox import SecretBox, generate_key
 from validator.service.settings import Settings
 from validator.service.store import Store
@@ -149,3 +153,27 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextmanager
+def serving(
+    tmp_path: Path,
+    runner: FakeRunner | None = None,
+    *,
+    worker: bool = True,
+    callback: Callable[..., bool] | None = None,
+    **changes: Any,
+) -> Iterator[tuple[TestClient, FakeRunner, Settings]]:
+    """The app over HTTP with a file-backed store and a fake runner; ``changes`` are settings."""
+    config = settings(**changes)
+    runner = runner or FakeRunner()
+    app = create_app(
+        config,
+        store(tmp_path / "service.sqlite3", config),
+        runner,
+        start_worker=worker,
+        send_callback=callback,
+        shutdown_grace=2.0,
+    )
+    with TestClient(app) as client:
+        yield client, runner, config

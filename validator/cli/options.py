@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,8 +17,33 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from validator.choices import PLAIN_PASSWORD_HINT, PLAIN_PASSWORD_REFUSED
+from validator.userfile import UnreadableFile, read_regular
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _redacted(text: str) -> str:
+    from validator.redact import redact_url
+
+    return re.sub(r"[^\s'\"]+", lambda word: redact_url(word.group()), text)
+
+
+class Command(click.Command):
+    """A command whose usage errors hide credentials: click quotes a bad value back
+    (``'https://user:token@host/img' is not a valid integer``), and an image reference
+    put where a number belongs is a slip anyone makes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise click.UsageError(_redacted(exc.format_message()), ctx=exc.ctx) from None
+
+
+class Group(click.Group):
+    """A group whose commands are ``Command``s."""
+
+    command_class = Command
 
 
 def registry(
@@ -93,11 +119,54 @@ def wheelhouse() -> Callable[[F], F]:
     )
 
 
+# A CA bundle with every public root is ~220 kB; a site's own bundle is smaller still.
+MAX_CA_BYTES = 4 << 20
+
+
+def _pem_certificates(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    # Checked when the command line is read: a FIFO, /dev/zero or a file that is no
+    # certificate fails at once, not minutes later inside a pull or a docker build.
+    if value is None:
+        return None
+    try:
+        data = read_regular(value, MAX_CA_BYTES)
+    except UnreadableFile as exc:
+        raise click.BadParameter(f"cannot read {str(value)!r}: {exc}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise click.BadParameter(f"{str(value)!r} holds no PEM certificate (BEGIN CERTIFICATE)")
+    return value
+
+
 def ca_cert(
     help: str = "Trust this CA certificate (PEM) for the registry's TLS.",
 ) -> Callable[[F], F]:
     return click.option(
-        "--ca-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help
+        "--ca-cert",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        callback=_pem_certificates,
+        help=help,
+    )
+
+
+def _hosts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from validator.reference import HOST_RE
+
+    for host in value:
+        if not HOST_RE.match(host.strip()):
+            raise click.BadParameter(f"{host!r} is not HOST or HOST:PORT (no scheme, no path)")
+    return value
+
+
+def insecure_registry() -> Callable[[F], F]:
+    return click.option(
+        "--insecure-registry",
+        "insecure_registries",
+        multiple=True,
+        metavar="HOST",
+        callback=_hosts,
+        help="Allow plain HTTP and unverified TLS for HOST[:PORT] (repeatable).",
     )
 
 

@@ -56,7 +56,7 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
     )
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=shared.Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("images", nargs=-1, metavar="IMAGE...")
 @click.option(
     "--profile",
@@ -113,13 +113,7 @@ def _error_report(reference: str, profile_name: str, hub: str, error: ValidatorE
 )
 @shared.pull_and_login()
 @shared.ca_cert()
-@click.option(
-    "--insecure-registry",
-    "insecure_registries",
-    multiple=True,
-    metavar="HOST",
-    help="Allow plain HTTP and unverified TLS for HOST[:PORT] (repeatable).",
-)
+@shared.insecure_registry()
 @click.option(
     "--no-cache", is_flag=True, help="Validate again even if a result for the digest is cached."
 )

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("validator")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=shared.Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("image")
 @click.option(
     "--profile",
@@ -53,13 +53,7 @@ log = logging.getLogger("validator")
 )
 @shared.output_file("--json", "Also write the outcome (with the remedies) as JSON.", "json_file")
 @shared.pull_and_login()
-@click.option(
-    "--insecure-registry",
-    "insecure_registries",
-    multiple=True,
-    metavar="HOST",
-    help="Allow plain HTTP and unverified TLS for HOST[:PORT] (repeatable).",
-)
+@shared.insecure_registry()
 @click.option("--allow-egress", is_flag=True, help="Let the candidate reach the internet.")
 @click.option("-v", "--verbose", count=True, help="Show the build output (-vv: debug logs).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")

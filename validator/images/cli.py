@@ -13,25 +13,25 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from validator import __version__, exit_codes
-from validator.choices import DEFAULT_PROFILE
+from validator.choices import DEFAULT_PROFILE, DEFAULT_ROOT_IMAGE
 from validator.cli import options as shared
 from validator.cli.guard import exit_with
 from validator.errors import CredentialsError
-from validator.image import docker_client
-from validator.images.catalogue import Catalogue, load_catalogue
-from validator.images.engine import BuildInputs
 from validator.images.paths import default_dir
-from validator.images.pipeline import Config, Outcome, Pipeline, TargetResult, lint_targets
-from validator.images.plan import EnvKind, plan
-from validator.images.render import DEFAULT_ROOT_IMAGE, RenderSettings, render_all
-from validator.reference import DOCKER_HUB, split_registry
-from validator.registry.access import read_stdin_password
-from validator.registry.credentials import Credentials, read_password
+
+if TYPE_CHECKING:
+    from validator.images.catalogue import Catalogue
+    from validator.images.pipeline import TargetResult
+    from validator.images.plan import EnvKind
+    from validator.registry.credentials import Credentials
+
+# The pipeline (docker, jinja2, pydantic, the validator's probes) is imported by the
+# commands that run it: `build-images --help` and `list` stay quick.
 
 PASSWORD_ENV = "BUILD_IMAGES_REGISTRY_PASSWORD"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,25 +86,27 @@ def _hadolint_config() -> Path | None:
 
 
 def _load(templates: Path, catalogue: Path) -> Catalogue:
+    from validator.images.catalogue import load_catalogue
+
     return load_catalogue(catalogue, templates)
-
-
-_OUTCOME_CODES = {
-    Outcome.PASSED: exit_codes.COMPATIBLE,
-    Outcome.BUILD_FAILED: exit_codes.INCOMPATIBLE,
-    Outcome.INVALID: exit_codes.INCOMPATIBLE,
-    Outcome.ERROR: exit_codes.TOOL_ERROR,
-    Outcome.SKIPPED: exit_codes.INCOMPATIBLE,
-}
 
 
 def exit_code(results: list[TargetResult]) -> int:
     """0 all passed; 2 a tool error (validation, describing, a refused push) decided the
     run; 1 otherwise (a build failed or an image was found incompatible)."""
-    return exit_codes.worst(_OUTCOME_CODES[r.outcome] for r in results)
+    from validator.images.pipeline import Outcome
+
+    codes = {
+        Outcome.PASSED: exit_codes.COMPATIBLE,
+        Outcome.BUILD_FAILED: exit_codes.INCOMPATIBLE,
+        Outcome.INVALID: exit_codes.INCOMPATIBLE,
+        Outcome.ERROR: exit_codes.TOOL_ERROR,
+        Outcome.SKIPPED: exit_codes.INCOMPATIBLE,
+    }
+    return exit_codes.worst(codes[r.outcome] for r in results)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=shared.Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="build-images")
 def main() -> None:
     """Build known-good JupyterHub images from templates/ and base-images/.
@@ -164,6 +166,9 @@ def render(
     """
 
     def action() -> int:
+        from validator.images.plan import plan
+        from validator.images.render import RenderSettings, render_all
+
         cat = _load(templates, catalogue)
         settings = RenderSettings(root_image=root_image)
         for env in _envs(envs):
@@ -190,6 +195,10 @@ def lint_cmd(
     """Render every Dockerfile (to a temporary directory) and run hadolint on them."""
 
     def action() -> int:
+        from validator.images.pipeline import Config, lint_targets
+        from validator.images.plan import plan
+        from validator.images.render import RenderSettings
+
         cat = _load(templates, catalogue)
         config_file = _hadolint_config()
         passed, count = True, 0
@@ -270,6 +279,12 @@ def build(
     credentials = _credentials(username, password_stdin, push, repository_prefix)
 
     def action() -> int:
+        from validator.image import docker_client
+        from validator.images.engine import BuildInputs
+        from validator.images.pipeline import Config, Pipeline
+        from validator.images.plan import EnvKind
+        from validator.images.render import RenderSettings
+
         config = Config(
             templates=templates,
             catalogue=catalogue,
@@ -293,6 +308,8 @@ def build(
 
 
 def _envs(choice: str) -> list[EnvKind]:
+    from validator.images.plan import EnvKind
+
     return list(EnvKind) if choice == "all" else [EnvKind(choice)]
 
 
@@ -305,6 +322,10 @@ def _credentials(
         return None
     if not push:
         raise click.UsageError("--username is for --push")
+    from validator.reference import DOCKER_HUB, split_registry
+    from validator.registry.access import read_stdin_password
+    from validator.registry.credentials import Credentials, read_password
+
     # The login is for the registry the images are pushed to: the prefix's host, else Hub.
     registry = split_registry(repository_prefix)[0] or DOCKER_HUB
     env_password = os.environ.get(PASSWORD_ENV)
@@ -324,6 +345,8 @@ def _credentials(
 
 def _summary(results: list[TargetResult]) -> None:
     """One line per image on stdout: the part of the output meant to be kept."""
+    from validator.images.pipeline import Outcome
+
     for r in results:
         size = f"{r.size_bytes / 1e6:.0f} MB" if r.size_bytes else "-"
         names = r.references[0] if r.references else "-"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import jinja2
 
+from validator.choices import DEFAULT_ROOT_IMAGE
 from validator.images.catalogue import Catalogue
 from validator.images.plan import EnvKind, Target
 
-DEFAULT_ROOT_IMAGE = "ubuntu:24.04"
 BUILD_DIR = "_build"
 CA_FILE = f"{BUILD_DIR}/ca.pem"
 WHEELHOUSE_DIR = f"{BUILD_DIR}/wheelhouse"

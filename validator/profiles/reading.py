@@ -10,9 +10,7 @@ a piece of the file: the file may be one the user may not show (``/etc/shadow``)
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from validator.errors import ProfileError
+from validator.userfile import UnreadableFile, read_regular
 
 # The built-in profiles are 3-4 kB; a megabyte is far beyond any real one.
 MAX_BYTES = 1 << 20
@@ -41,28 +40,11 @@ def _refuse(path: Path, reason: str) -> ProfileError:
 
 
 def read_text(path: Path) -> str:
-    """The text of a regular file of at most MAX_BYTES, or a ProfileError.
-
-    stat() first, so a FIFO or a device is refused without opening it; the open is
-    non-blocking and the opened file is checked again, so a FIFO swapped in between
-    cannot block the read either.
-    """
+    """The text of a regular file of at most MAX_BYTES, or a ProfileError."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise _refuse(path, f"it is {kind}")
-        if info.st_size > MAX_BYTES:
-            raise _refuse(path, f"it is larger than {MAX_BYTES // 1024} KiB")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise _refuse(path, "it is not a regular file")
-            raw = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise _refuse(path, exc.strerror or type(exc).__name__) from None
-    if len(raw) > MAX_BYTES:
-        raise _refuse(path, f"it is larger than {MAX_BYTES // 1024} KiB")
+        raw = read_regular(path, MAX_BYTES)
+    except UnreadableFile as exc:
+        raise _refuse(path, str(exc)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

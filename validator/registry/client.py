@@ -43,6 +43,7 @@ from validator.errors import (
     RegistryUnreachable,
     ValidatorError,
 )
+from validator.redact import has_userinfo, redact_url
 from validator.reference import DOCKER_HUB, HOST_RE, ImageRef, fold_docker_hub
 from validator.registry.credentials import Credentials, Secret, scrub
 
@@ -86,6 +87,12 @@ def parse_registry_url(text: str) -> RegistryAddress:
     host, _, path = rest.strip("/").partition("/")
     # Docker's own spellings of the API root are not a namespace.
     path = re.sub(r"^v[12](?:/|$)", "", path.strip("/")).strip("/")
+    if has_userinfo(text):
+        # The password would be quoted back in the error, as in an image reference.
+        raise RegistryMismatch(
+            f"invalid registry {redact_url(text)!r}: it contains a user name or token before '@'",
+            hint="give the login with --username and --password-stdin, never in the URL",
+        )
     if not HOST_RE.match(host):
         raise RegistryMismatch(
             f"invalid registry {text!r}: {host!r} is not a host name",

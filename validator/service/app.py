@@ -18,6 +18,8 @@ from validator import __version__
 from validator.redact import redact_text
 from validator.service import api, hooks, ondemand_api
 from validator.service.context import Service
+from validator.service.engines import Engine, LeaseStore
+from validator.service.engines.local import LocalEngine
 from validator.service.groupcommit import GroupCommitter
 from validator.service.hubpage.hubenv import HubEnv
 from validator.service.lockout import Lockout
@@ -73,6 +75,25 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _engine(settings: Settings, store: Store, worker: Worker, ondemand: OnDemand) -> Engine:
+    """Celery when a broker is set, else the embedded threads."""
+    if settings.broker_url is None:
+        return LocalEngine(worker, ondemand)
+    from validator.service.engines import broker  # celery, only with a broker
+    from validator.service.engines.celery import CeleryEngine
+    from validator.service.engines.worker import limits
+
+    url = settings.broker_url.reveal()
+    return CeleryEngine(
+        LeaseStore(store),
+        broker.make_app(url, limits()),
+        broker.BrokerView(url),
+        lease_s=settings.lease,
+        reconcile_s=settings.reconcile,
+        max_attempts=settings.max_attempts,
+    )
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -99,10 +120,12 @@ def create_app(
     metrics.watch_queue(store.depth)
     ondemand_store = OnDemandStore(store)
     ondemand = OnDemand(ondemand_store, runner, metrics, settings.concurrency)
+    engine = _engine(settings, store, worker, ondemand)
+    metrics.watch_broker(engine.queue_depths, engine.running_per_worker)
     svc = Service(
         settings,
         store,
-        worker,
+        engine,
         metrics,
         RateLimiter(settings.rate, settings.burst, clock),
         Lockout(settings.admin_failures, settings.admin_lockout, clock),
@@ -113,15 +136,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_worker:
             notifier.start()
-            worker.start()
-            ondemand.start()
+            engine.start()
         try:
             yield
         finally:
             svc.committer.close(shutdown_grace)  # what was acknowledged is committed
             if start_worker:
-                ondemand.stop(shutdown_grace)
-                worker.stop(shutdown_grace)
+                engine.stop(shutdown_grace)
                 notifier.stop(shutdown_grace / 2)
 
     app = FastAPI(
@@ -134,6 +155,7 @@ def create_app(
     app.state.notifier = notifier
     app.state.ondemand_store = ondemand_store
     app.state.ondemand = ondemand
+    app.state.engine = engine  # where jobs run: takes the on-demand requests (``submit``)
     app.include_router(hooks.router)
     # Before api.router: its /validations/{id} would otherwise take on-demand ids.
     app.include_router(ondemand_api.router)
@@ -172,15 +194,19 @@ def create_app(
         except Exception as exc:  # any driver error means the same: not ready
             log.warning("Health check: the database does not answer: %s", type(exc).__name__)
             return JSONResponse({"status": "unavailable", "database": "error"}, status_code=503)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": __version__,
-                "workers": settings.concurrency,
-                "busy": worker.busy,
-                "queue": {f"{kind}_{status}": n for (kind, status), n in sorted(depth.items())},
-            }
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": __version__,
+            "workers": settings.concurrency,
+            "busy": engine.busy,
+            "queue": {f"{kind}_{status}": n for (kind, status), n in sorted(depth.items())},
+        }
+        try:
+            body.update(engine.health())
+        except Exception as exc:  # the engine's view is extra: the store answered
+            log.warning("Health check: the engine does not answer: %s", type(exc).__name__)
+            body["engine_error"] = type(exc).__name__
+        return JSONResponse(body)
 
     @app.get("/metrics", tags=["service"], response_class=Response)
     def prometheus() -> Response:

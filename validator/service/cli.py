@@ -1,6 +1,7 @@
 """``validate-image-service``: run the webhook service, and look after its secrets.
 
     validate-image-service serve [--host 127.0.0.1] [--port 8080]
+    validate-image-service worker
     validate-image-service generate-key
     validate-image-service rotate-keys
     validate-image-service openapi
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import sys
 from typing import Any
 
@@ -123,6 +126,39 @@ def _need_jupyterhub() -> None:
             "jupyterhub is not installed",
             hint="pip install 'jupyterhub-image-validator[service,hub]'",
         ) from None
+
+
+@main.command(epilog=settings_help())
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def worker(log_level: str) -> None:
+    """Run validations from the Celery broker on this host's Docker engine (DOCKER_HOST).
+
+    Needs JHIV_SERVICE_BROKER_URL and the service's database; consumes the shared queue
+    and a queue of its own (JHIV_SERVICE_WORKER_NAME).
+    """
+    exit_with(PROG, lambda: _worker(log_level), debug=log_level == "debug")
+
+
+def _worker(log_level: str) -> int:
+    environ = dict(os.environ)
+    admin = f"{PREFIX}ADMIN_TOKEN"
+    if not environ.get(admin) and not environ.get(f"{admin}_FILE"):
+        # A worker answers no API request: it needs no admin token (the service does).
+        environ[admin] = "unused-by-worker-" + secrets.token_hex(8)
+    settings = load_settings(environ)
+    level = getattr(logging, log_level.upper())
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("testcontainers").setLevel(max(level, logging.WARNING))
+    from validator.service.engines import worker as engine_worker  # celery, only here
+
+    return engine_worker.run(settings, log_level)
 
 
 @main.command("generate-key")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from validator.service import peers
+from validator.service.engines.base import Engine
 from validator.service.groupcommit import GroupCommitter
 from validator.service.lockout import Lockout
 from validator.service.matching import WatchView
@@ -17,7 +18,6 @@ from validator.service.metrics import Metrics
 from validator.service.ratelimit import RateLimiter
 from validator.service.settings import Settings
 from validator.service.store import Accepted, Delivered, Store
-from validator.service.worker import Worker
 
 # Watches change rarely and every webhook needs them: they are read from the database
 # at most this often (at once after a change made through this process).
@@ -28,7 +28,7 @@ WATCHES_TTL_S = 5.0
 class Service:
     settings: Settings
     store: Store
-    worker: Worker
+    worker: Engine  # takes the webhook jobs (``wake``): local threads or Celery
     metrics: Metrics
     limiter: RateLimiter
     lockout: Lockout

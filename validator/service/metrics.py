@@ -26,6 +26,48 @@ class _QueueCollector(Collector):
         yield family
 
 
+class _BrokerCollector(Collector):
+    def __init__(self, depths: Callable[[], dict[str, int]]) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            depths = self.depths()
+        except Exception:  # the broker is away: /healthz says so; no gauge this scrape
+            return
+        if not depths:
+            return  # an engine without a broker
+        family = GaugeMetricFamily(
+            "jhiv_broker_queue_messages",
+            "Messages waiting in each broker queue (Celery engine)",
+            labels=["queue"],
+        )
+        for queue, count in sorted(depths.items()):
+            family.add_metric([queue], count)
+        yield family
+
+
+class _WorkerCollector(Collector):
+    def __init__(self, running: Callable[[], dict[str, int]]) -> None:
+        self.running = running
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            running = self.running()
+        except Exception:  # the database is away: /healthz says so; no gauge this scrape
+            return
+        if not running:
+            return  # an engine without separate workers
+        family = GaugeMetricFamily(
+            "jhiv_worker_jobs_running",
+            "Jobs each Celery worker holds a live claim on",
+            labels=["worker"],
+        )
+        for worker, count in sorted(running.items()):
+            family.add_metric([worker], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -81,6 +123,12 @@ class Metrics:
 
     def watch_queue(self, depth: Callable[[], dict[tuple[str, str], int]]) -> None:
         self.registry.register(_QueueCollector(depth))
+
+    def watch_broker(
+        self, depths: Callable[[], dict[str, int]], running: Callable[[], dict[str, int]]
+    ) -> None:
+        self.registry.register(_BrokerCollector(depths))
+        self.registry.register(_WorkerCollector(running))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,8 +26,8 @@ from validator.reference import HOST_RE, parse_reference, registry_host
 from validator.registry.credentials import Secret
 from validator.service import jsonbody
 from validator.service.api import MAX_ID, BearerDep, ServiceDep, _check_admin
+from validator.service.engines.base import Engine
 from validator.service.errors import SecretKeyError
-from validator.service.ondemand import OnDemand
 from validator.service.ondemand_store import (
     REQUEST_ID_RE,
     ConfigurationInfo,
@@ -89,8 +89,8 @@ def caller(
 CallerDep = Annotated[str, Depends(caller)]
 
 
-def _parts(request: Request) -> tuple[OnDemandStore, OnDemand]:
-    return request.app.state.ondemand_store, request.app.state.ondemand
+def _parts(request: Request) -> tuple[OnDemandStore, Engine]:
+    return request.app.state.ondemand_store, request.app.state.engine
 
 
 # --- models -------------------------------------------------------------------------
@@ -199,6 +199,17 @@ class ConfigurationIn(TargetIn):
         return self
 
 
+class ReusedOut(BaseModel):
+    """The earlier validation whose report this one reuses (same digest, profile, version)."""
+
+    source: str = Field(description="`on demand` or `webhook`.")
+    id: str | int | None = Field(
+        description="Its id (an `od-` id, or a webhook validation's number); null when it "
+        "was another caller's."
+    )
+    finished_at: str | None
+
+
 class RequestOut(BaseModel):
     id: str
     owner: str
@@ -217,6 +228,7 @@ class RequestOut(BaseModel):
     started_at: str | None
     finished_at: str | None
     links: dict[str, str]
+    reused: ReusedOut | None = None
     report: dict[str, Any] | None = None
 
 
@@ -257,7 +269,7 @@ def _configuration_out(info: ConfigurationInfo) -> ConfigurationOut:
     )
 
 
-def _accepted(response: Response, info: RequestInfo, runner: OnDemand) -> RequestOut:
+def _accepted(response: Response, info: RequestInfo, runner: Engine) -> RequestOut:
     runner.submit(info.id)
     response.headers["Location"] = f"/api/v1/validations/{info.id}"
     return _request_out(info)

@@ -10,6 +10,10 @@ Tables:
   configuration_secrets  the configuration's registry token, Fernet-encrypted
   requests               one per validation asked for: the queue and the report
   request_secrets        the login a request pulls with, deleted when it ends
+
+A request whose digest already has a conclusive result under the same key (digest +
+effective profile + validator version, the webhook validations' key) is finished with
+that report instead of running again; ``reusable`` finds it and says where it came from.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, del
 from sqlalchemy.orm import Mapped, defer, mapped_column
 
 from validator.registry.credentials import Secret
-from validator.service.store import Base, Status, Store, iso, utcnow
+from validator.service.store import Base, Status, Store, Validation, iso, utcnow
 
 # Public ids of requests: unguessable, and distinct from the webhook validations' ints.
 REQUEST_PREFIX = "od-"
@@ -79,6 +83,13 @@ class Request(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The result key once the digest is known (jobs.validation_key), for reuse.
+    key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Set when the report was taken from an earlier result: where from (ON_DEMAND or
+    # WEBHOOK), its id (None for another caller's request) and when it finished.
+    reused_source: Mapped[str | None] = mapped_column(String(16))
+    reused_id: Mapped[str | None] = mapped_column(String(40))
+    reused_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class RequestSecret(Base):
@@ -114,6 +125,36 @@ class Target:
     insecure: bool = False
 
 
+# Where a reused report came from.
+ON_DEMAND = "on demand"
+WEBHOOK = "webhook"
+# Only a verdict about the image itself is reused; an error may be the machine's.
+REUSABLE_VERDICTS = ("compatible", "incompatible")
+
+
+@dataclass(frozen=True)
+class Reused:
+    """The earlier validation a request's report was taken from."""
+
+    source: str  # ON_DEMAND or WEBHOOK
+    id: str | int | None  # None: another caller's request, not theirs to see
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """A finished, conclusive result found under a request's key."""
+
+    report: dict[str, Any]
+    source: str
+    id: str | int | None
+    finished_at: datetime | None
+
+    @property
+    def reused(self) -> Reused:
+        return Reused(self.source, self.id, iso(self.finished_at))
+
+
 @dataclass(frozen=True)
 class ConfigurationInfo:
     id: int
@@ -137,6 +178,7 @@ class RequestInfo:
     started_at: str | None
     finished_at: str | None
     report: dict[str, Any] | None
+    reused: Reused | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +186,7 @@ class RequestJob:
     id: str
     target: Target
     password: Secret | None
+    owner: str = ""
 
 
 def _target(row: Configuration | Request) -> Target:
@@ -172,7 +215,23 @@ def _request_info(row: Request, *, with_report: bool = True) -> RequestInfo:
         started_at=iso(row.started_at),
         finished_at=iso(row.finished_at),
         report=json.loads(row.report) if with_report and row.report else None,
+        reused=(
+            Reused(row.reused_source, _stored_id(row.reused_id), iso(row.reused_finished_at))
+            if row.reused_source
+            else None
+        ),
     )
+
+
+def _stored_id(text: str | None) -> str | int | None:
+    return int(text) if text is not None and text.isdigit() else text
+
+
+def newest(found: list[Reusable]) -> Reusable | None:
+    """The most recently finished of the results found (ties: the first)."""
+    if not found:
+        return None
+    return max(found, key=lambda r: r.finished_at or datetime.min)
 
 
 class OnDemandStore:
@@ -308,9 +367,54 @@ class OnDemandStore:
             row.status, row.started_at = Status.RUNNING, utcnow()
             secret = session.get(RequestSecret, row.id)
             ciphertext = secret.ciphertext if secret else None
-            target = _target(row)
+            target, owner = _target(row), row.owner
         password = self.store.box.decrypt(ciphertext) if ciphertext else None
-        return RequestJob(public_id, target, password)
+        return RequestJob(public_id, target, password, owner)
+
+    def reusable(self, key: str, owner: str, *, any_owner: bool) -> Reusable | None:
+        """The newest conclusive result under ``key``: the caller's own on-demand
+        validations and, with ``any_owner``, everyone's and the webhook validations'.
+
+        ``any_owner`` is for a digest the registry gave with the caller's own login:
+        whoever may read the manifest may pull the image, so may see its report. A
+        digest typed by the caller proves no such thing (a private image someone else
+        validated), so then only the caller's own results count.
+        """
+        found: list[Reusable] = []
+        with self.store._tx() as session:
+            query = (
+                select(Request)
+                .where(
+                    Request.key == key,
+                    Request.status == Status.DONE,
+                    Request.verdict.in_(REUSABLE_VERDICTS),
+                )
+                .order_by(Request.finished_at.desc())
+            )
+            if not any_owner:
+                query = query.where(Request.owner == owner)
+            row = session.scalars(query.limit(1)).first()
+            if row is not None and row.report:
+                shown = row.public_id if row.owner == owner else None
+                found.append(Reusable(json.loads(row.report), ON_DEMAND, shown, row.finished_at))
+            if any_owner:
+                hook = session.scalars(
+                    select(Validation)
+                    .where(
+                        Validation.key == key,
+                        Validation.status == Status.DONE,
+                        Validation.verdict.in_(REUSABLE_VERDICTS),
+                    )
+                    .order_by(Validation.finished_at.desc())
+                    .limit(1)
+                ).first()
+                if hook is not None and hook.report:
+                    found.append(
+                        Reusable(json.loads(hook.report), WEBHOOK, hook.id, hook.finished_at)
+                    )
+        best = newest(found)
+        # A report that ended in a tool error is no verdict about the image.
+        return best if best is not None and not best.report.get("error") else None
 
     def finish(
         self,
@@ -319,6 +423,8 @@ class OnDemandStore:
         digest: str | None,
         report: dict[str, Any] | None,
         error: str | None,
+        key: str | None = None,
+        reused: Reusable | None = None,
     ) -> None:
         """The result, and the login deleted in the same transaction."""
         with self.store._tx() as session:
@@ -326,8 +432,12 @@ class OnDemandStore:
             if row is None:
                 return
             session.execute(delete(RequestSecret).where(RequestSecret.request_id == row.id))
-            row.digest = digest
+            row.digest, row.key = digest, key
             row.finished_at = utcnow()
+            if reused is not None:
+                row.reused_source = reused.source
+                row.reused_id = None if reused.id is None else str(reused.id)
+                row.reused_finished_at = reused.finished_at
             if report is not None:
                 row.status, row.verdict = Status.DONE, str(report.get("verdict"))
                 row.report, row.error = json.dumps(report), report.get("error")

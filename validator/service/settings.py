@@ -125,7 +125,11 @@ class Settings(BaseModel):
         json_schema_extra=_secret(),
     )
     concurrency: int = Field(
-        default=2, ge=1, le=64, description="Validations at once (each runs containers)."
+        default=2,
+        ge=1,
+        le=64,
+        description="Validations at once in `serve` (each runs containers); the Celery engine "
+        "uses `WORKER_CONCURRENCY` per worker instead.",
     )
     max_body: int = Field(
         default=1_048_576,
@@ -242,6 +246,41 @@ class Settings(BaseModel):
     )
     keep_images: bool = Field(
         default=False, description="1: keep the images pulled for validation (default: remove)."
+    )
+    broker_url: SecretValue | None = Field(
+        default=None,
+        description="Redis URL of the Celery broker (`redis://:password@host:6379/0`): "
+        "validations run on `validate-image-service worker` processes, one or more per "
+        "Docker host. Unset: the embedded engine, worker threads in `serve`.",
+        json_schema_extra=_secret(),
+    )
+    worker_concurrency: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Validations at once in one `worker` (0: the host's CPUs).",
+    )
+    worker_name: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="A `worker`'s name and the name of its own queue (default: the host name).",
+    )
+    lease: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds a worker's claim on a job holds unless renewed (it renews every "
+        "third of it while the job runs); a worker unseen this long is gone.",
+    )
+    reconcile: float = Field(
+        default=30.0,
+        ge=0.1,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds between two rounds of the reconciler in `serve` (Celery engine), "
+        "which publishes again the jobs of lost workers and lost messages.",
     )
 
     @field_validator("hub_profile")

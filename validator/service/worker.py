@@ -137,18 +137,24 @@ class Worker:
             if job is None:
                 self._wake.wait(POLL_S)
                 continue
-            with self._busy_lock:
-                self._busy += 1
             try:
-                if isinstance(job, ResolveJob):
-                    self._resolve(job)
-                else:
-                    self._validate(job)
+                self.run(job)
             except Exception:  # a bug in the service itself: keep the worker alive
                 log.exception("Job %s failed unexpectedly", job.id)
-            finally:
-                with self._busy_lock:
-                    self._busy -= 1
+
+    def run(self, job: ResolveJob | ValidateJob) -> None:
+        """Run one claimed job to its outcome in the store (the Celery engine's workers
+        call this for the job a message names)."""
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            if isinstance(job, ResolveJob):
+                self._resolve(job)
+            else:
+                self._validate(job)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
 
     def _resolve(self, job: ResolveJob) -> None:
         watch = self.store.watch(job.watch_id)

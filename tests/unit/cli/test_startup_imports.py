@@ -1,4 +1,4 @@
-"""``validate-image --version``/``--help`` must not load the heavy libraries (issue #13).
+"""``--version``/``--help`` of the commands must not load the heavy libraries (issue #13).
 
 A regression guard on what is imported, not on time: a fresh interpreter imports the
 entry module, runs the command, and lists which heavy modules ended up in sys.modules.
@@ -32,23 +32,23 @@ HEAVY = (
 )
 
 _PROBE = """
-import json, sys
-import validator.cli.validate as cli
+import importlib, json, sys
+cli = importlib.import_module(sys.argv[1])
 try:
-    cli.main([sys.argv[1]], prog_name="validate-image")
+    cli.main(json.loads(sys.argv[2]), prog_name="probe")
 except SystemExit:
     pass
-heavy = json.loads(sys.argv[2])
+heavy = json.loads(sys.argv[3])
 print(json.dumps(sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy))))
 """
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _loaded_after(flag: str) -> list[str]:
+def _loaded_after(module: str, *argv: str) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, flag, json.dumps(HEAVY)],
+        [sys.executable, "-c", _PROBE, module, json.dumps(argv), json.dumps(HEAVY)],
         capture_output=True,
         text=True,
         env=env,
@@ -59,9 +59,18 @@ def _loaded_after(flag: str) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("flag", ["--version", "--help"])
-def test_version_and_help_load_no_heavy_module(flag: str) -> None:
-    assert _loaded_after(flag) == []
+@pytest.mark.parametrize(
+    "module, argv",
+    [
+        ("validator.cli.validate", ["--version"]),
+        ("validator.cli.validate", ["--help"]),
+        ("validator.images.cli", ["--help"]),
+        ("validator.images.cli", ["build", "--help"]),
+        ("validator.compat.cli", ["--help"]),
+    ],
+)
+def test_version_and_help_load_no_heavy_module(module: str, argv: list[str]) -> None:
+    assert _loaded_after(module, *argv) == []
 
 
 def test_the_probe_sees_a_heavy_import() -> None:

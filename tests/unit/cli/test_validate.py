@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from validator import __version__
+from validator.choices import DEFAULT_PROFILE
 from validator.cli.validate import _write_github_output, exit_code, main
 from validator.findings import Finding, Report, Status
 from validator.options import describe
-from validator.profiles import DEFAULT_PROFILE, list_profiles
+from validator.profiles import list_profiles
 from validator.report import STDOUT_FORMATS
 
 

@@ -74,7 +74,7 @@ def test_a_directory_is_refused(tmp_path: Path) -> None:
 def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(MINIMAL + "#" * MAX_BYTES + "\n", encoding="utf-8")
-    _refused(path, "larger than 1024 KiB")
+    _refused(path, "larger than 1 MiB")
 
 
 def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from validator.choices import DEFAULT_PROFILE
 from validator.errors import ProfileError
 from validator.profiles import (
-    DEFAULT_PROFILE,
     CommandMode,
     Profile,
     builtin_names,

@@ -9,12 +9,12 @@ import pickle
 
 import pytest
 
+from validator.choices import PASSWORD_ENV
 from validator.errors import CredentialsError
 from validator.reference import parse_reference
 from validator.registry.access import registry_access
 from validator.registry.credentials import (
     MASK,
-    PASSWORD_ENV,
     Credentials,
     RedactSecrets,
     Secret,

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from tests.support import service as w
 from validator.errors import RegistryAuthError, RegistryUnreachable
 from validator.findings import Status
 from validator.registry.credentials import Secret
-from validator.service.app import create_app
 from validator.service.settings import Settings
 
 REGISTRY_PASSWORD = "reg-pw-" + "5d" * 10
@@ -28,7 +27,6 @@ CALLBACK_SECRET = "cb-" + "6c" * 10
 SECRETS = (w.ADMIN, w.HOOK, w.URL_TOKEN, REGISTRY_PASSWORD, CALLBACK_SECRET)
 
 
-@contextmanager
 def service(
     tmp_path: Path,
     *,
@@ -36,19 +34,8 @@ def service(
     runner: w.FakeRunner | None = None,
     callback: Callable[..., bool] | None = None,
     **changes: Any,
-) -> Iterator[tuple[TestClient, w.FakeRunner, Settings]]:
-    config = w.settings(**changes)
-    runner = runner or w.FakeRunner()
-    app = create_app(
-        config,
-        w.store(tmp_path / "service.sqlite3", config),
-        runner,
-        start_worker=worker,
-        send_callback=callback,
-        shutdown_grace=2.0,
-    )
-    with TestClient(app) as client:
-        yield client, runner, config
+) -> AbstractContextManager[tuple[TestClient, w.FakeRunner, Settings]]:
+    return w.serving(tmp_path, runner, worker=worker, callback=callback, **changes)
 
 
 def watch(client: TestClient, **body: Any) -> dict[str, Any]:

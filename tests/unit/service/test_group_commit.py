@@ -5,6 +5,7 @@ delivery of its batch, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,11 +37,17 @@ class _Gated:
     queue up behind it and form one batch (ordering, not a fake)."""
 
     def __init__(self, store: Store) -> None:
-        self.store, self.gate = store, threading.Event()
+        self.store, self.gate, self.held = store, threading.Event(), threading.Event()
 
-    def __call__(self, batch: list[Delivered]) -> list[Accepted | BaseException]:
+    def __call__(self, batch: Sequence[Delivered]) -> Sequence[Accepted | BaseException]:
+        self.held.set()
         self.gate.wait(10)
         return self.store.accept_batch(batch)
+
+    def holding(self) -> None:
+        """Wait until the first transaction is held: what is submitted next forms the
+        second batch, however slowly the committer's thread was scheduled."""
+        assert self.held.wait(10)
 
 
 def test_a_burst_shares_transactions_and_every_ack_is_stored(store_backend: StoreBackend) -> None:
@@ -69,6 +76,7 @@ def test_a_failed_transaction_fails_every_delivery_of_its_batch(
     gated = _Gated(store)
     committer: GroupCommitter[Delivered, Accepted] = GroupCommitter(gated)
     futures: list[Future[Accepted]] = [committer.submit(_delivered(store, watch_id, 0, "d0"))]
+    gated.holding()
     futures += [committer.submit(_delivered(store, watch_id, n, f"d{n}")) for n in range(1, 8)]
     with store.engine.begin() as conn:  # a real database error inside the transaction
         conn.execute(text("DROP TABLE tags"))
@@ -92,6 +100,7 @@ def test_a_replay_fails_alone_and_its_batch_is_stored(store_backend: StoreBacken
     gated = _Gated(store)
     committer: GroupCommitter[Delivered, Accepted] = GroupCommitter(gated)
     first = committer.submit(_delivered(store, watch_id, 0, "d0"))
+    gated.holding()
     batch = [
         committer.submit(_delivered(store, watch_id, 1, "d1")),
         committer.submit(_delivered(store, watch_id, 2, "d1")),  # the same delivery again

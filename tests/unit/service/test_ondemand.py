@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +16,13 @@ from fastapi.testclient import TestClient
 from tests.support import service as w
 from validator.errors import RegistryAuthError
 from validator.findings import Status
-from validator.service.app import create_app
 
 TOKEN = "tok-" + "7e" * 12
 PASSWORD = "pw-" + "8f" * 12
 IMAGE = "registry.example.org/lab/nb:v1"
 
 
-@contextmanager
-def service(
-    tmp_path: Path, runner: w.FakeRunner | None = None, *, worker: bool = True, **changes: Any
-) -> Iterator[tuple[TestClient, w.FakeRunner]]:
-    config = w.settings(**changes)
-    runner = runner or w.FakeRunner()
-    app = create_app(
-        config,
-        w.store(tmp_path / "service.sqlite3", config),
-        runner,
-        start_worker=worker,
-        shutdown_grace=2.0,
-    )
-    with TestClient(app) as client:
-        yield client, runner
+service = w.serving
 
 
 def headers(user: str | None = None) -> dict[str, str]:
@@ -78,7 +61,7 @@ def test_validation_on_demand_answers_202_and_the_login_is_gone_after_the_job(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     runner = w.FakeRunner(delay_s=0.3)
-    with service(tmp_path, runner) as (client, _):
+    with service(tmp_path, runner) as (client, _, _):
         response = client.post(
             "/api/v1/validations",
             json={"image": IMAGE, "profile": "dockerspawner", "username": "bot",
@@ -104,7 +87,7 @@ def test_validation_on_demand_answers_202_and_the_login_is_gone_after_the_job(
 
 
 def test_every_form_of_image_is_accepted_and_credentials_in_it_refused(tmp_path: Path) -> None:
-    with service(tmp_path, worker=False) as (client, _):
+    with service(tmp_path, worker=False) as (client, _, _):
         for typed, canonical in (
             ("jupyter/base-notebook", "docker.io/jupyter/base-notebook:latest"),
             ("https://registry.example.org/lab/nb:v1", IMAGE),
@@ -128,7 +111,7 @@ def test_every_form_of_image_is_accepted_and_credentials_in_it_refused(tmp_path:
 
 
 def test_authentication_is_the_admin_apis(tmp_path: Path) -> None:
-    with service(tmp_path, worker=False) as (client, _):
+    with service(tmp_path, worker=False) as (client, _, _):
         assert client.post("/api/v1/validations", json={"image": IMAGE}).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
         assert client.get("/api/v1/configurations", headers=wrong).status_code == 403
@@ -140,7 +123,7 @@ def test_a_failed_pull_is_recorded_without_the_password(
     caplog.set_level(logging.DEBUG)
     runner = w.FakeRunner()
     runner.failures[f"{IMAGE}"] = [RegistryAuthError(f"denied for bot:{PASSWORD}")]
-    with service(tmp_path, runner) as (client, _):
+    with service(tmp_path, runner) as (client, _, _):
         response = client.post(
             "/api/v1/validations",
             json={"image": IMAGE, "username": "bot", "password": PASSWORD},
@@ -159,7 +142,7 @@ def test_configurations_belong_to_their_caller_and_take_their_token_along(
     caplog.set_level(logging.DEBUG)
     runner = w.FakeRunner()
     runner.verdicts[w.digest_of(IMAGE)] = Status.FAIL
-    with service(tmp_path, runner) as (client, _):
+    with service(tmp_path, runner) as (client, _, _):
         made = client.post(
             "/api/v1/configurations",
             json={"image": IMAGE, "registry": "https://registry.example.org", "username": "ada",
@@ -207,7 +190,7 @@ def test_configurations_belong_to_their_caller_and_take_their_token_along(
 
 
 def test_webhook_validation_ids_still_reach_their_results(tmp_path: Path) -> None:
-    with service(tmp_path, worker=False) as (client, _):
+    with service(tmp_path, worker=False) as (client, _, _):
         assert client.get("/api/v1/validations/7", headers=headers()).status_code == 404
         assert client.get("/api/v1/validations/od-zz", headers=headers()).status_code == 422
         missing = "/api/v1/validations/od-" + "0" * 32
@@ -215,7 +198,7 @@ def test_webhook_validation_ids_still_reach_their_results(tmp_path: Path) -> Non
 
 
 def test_each_caller_has_a_rate_limit_of_its_own(tmp_path: Path) -> None:
-    with service(tmp_path, worker=False, rate=0.001, burst=2) as (client, _):
+    with service(tmp_path, worker=False, rate=0.001, burst=2) as (client, _, _):
         codes = [
             client.get("/api/v1/configurations", headers=headers("ada")).status_code
             for _ in range(3)
@@ -227,7 +210,7 @@ def test_each_caller_has_a_rate_limit_of_its_own(tmp_path: Path) -> None:
 def test_a_request_written_before_a_stop_runs_at_the_next_start(tmp_path: Path) -> None:
     runner = w.FakeRunner()
     keys = w.settings().secret_keys  # the next start must read what this one wrote
-    with service(tmp_path, runner, worker=False, secret_keys=keys) as (client, _):
+    with service(tmp_path, runner, worker=False, secret_keys=keys) as (client, _, _):
         accepted = client.post(
             "/api/v1/validations",
             json={"image": IMAGE, "username": "bot", "password": PASSWORD},
@@ -235,6 +218,6 @@ def test_a_request_written_before_a_stop_runs_at_the_next_start(tmp_path: Path) 
         )
         url = accepted.headers["Location"]
     assert runner.validated == []
-    with service(tmp_path, runner, secret_keys=keys) as (client, _):
+    with service(tmp_path, runner, secret_keys=keys) as (client, _, _):
         assert wait_done(client, url)["verdict"] == "compatible"
     assert rows(tmp_path, "request_secrets") == []

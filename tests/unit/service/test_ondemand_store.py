@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.support.stores import StoreBackend
+from tests.support.stores import StoreBackend, add_watch, enqueue
 from validator.registry.credentials import Secret
-from validator.service.ondemand_store import OnDemandStore, Target
-from validator.service.store import Status
+from validator.service import jobs
+from validator.service.events import Push
+from validator.service.ondemand_store import ON_DEMAND, WEBHOOK, OnDemandStore, Target
+from validator.service.store import Status, ValidateJob
 
 TOKEN = "tok-" + "5a" * 12
 PASSWORD = "pw-" + "4b" * 12
@@ -83,3 +85,45 @@ def test_a_configuration_is_its_owners_and_takes_its_token_along(
         assert "pg_dump" not in left
     else:
         assert left == []
+
+
+def test_reusable_results_on_every_backend(store_backend: StoreBackend) -> None:
+    """The newest conclusive result under a key: the caller's own, or (for a digest the
+    registry gave) anyone's and the webhook's; never an error, never another key."""
+    store = store_backend.open()
+    ondemand = OnDemandStore(store)
+    digest = "sha256:" + "d" * 64
+    key = jobs.validation_key(digest, jobs.profile("dockerspawner"))
+
+    def finished(owner: str, report: dict[str, object], on_key: str = key) -> str:
+        info = ondemand.create_request(owner, TARGET, None)
+        ondemand.claim(info.id)
+        ondemand.finish(info.id, digest=digest, report=report, error=None, key=on_key)
+        return info.id
+
+    assert ondemand.reusable(key, "ada", any_owner=True) is None
+    finished("ada", {"verdict": "error", "error": "the engine went away"})
+    finished("ada", {"verdict": "compatible"}, on_key="other-key")
+    assert ondemand.reusable(key, "ada", any_owner=True) is None
+    mine = finished("ada", {"verdict": "incompatible"})
+    found = ondemand.reusable(key, "ada", any_owner=False)
+    assert found is not None and (found.source, found.id) == (ON_DEMAND, mine)
+    assert ondemand.reusable(key, "bob", any_owner=False) is None
+    theirs = ondemand.reusable(key, "bob", any_owner=True)
+    assert theirs is not None and theirs.id is None  # ada's id is not bob's to see
+
+    watch = add_watch(store)
+    store.accept([enqueue(store, watch, Push("reg.example", "team/nb", "v1", digest))])
+    job = store.claim()
+    assert isinstance(job, ValidateJob)
+    hooked = store.finish(job, {"verdict": "compatible", "duration_s": 1.0})
+    newest_found = ondemand.reusable(key, "bob", any_owner=True)
+    assert newest_found is not None and (newest_found.source, newest_found.id) == (
+        WEBHOOK,
+        hooked.id,
+    )
+    assert newest_found.report["verdict"] == "compatible"
+    # Without any_owner the webhook's result does not count either.
+    own = ondemand.reusable(key, "ada", any_owner=False)
+    assert own is not None and own.id == mine
+    store.close()

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from validator import __version__
 from validator.profiles import builtin_names
 from validator.service.context import Service
+from validator.service.engines import Engine
 from validator.service.errors import SecretKeyError
 from validator.service.hubpage.auth import (
     SESSION_COOKIE,
@@ -41,7 +42,6 @@ from validator.service.hubpage.forms import (
 from validator.service.hubpage.hubenv import HubEnv
 from validator.service.hubpage.sessions import Session, Sessions
 from validator.service.hubpage.views import check_view, registry_cause
-from validator.service.ondemand import OnDemand
 from validator.service.ondemand_api import _password
 from validator.service.ondemand_store import REQUEST_ID_RE, OnDemandStore, RequestInfo
 from validator.service.ratelimit import retry_after
@@ -111,9 +111,10 @@ def _page(request: Request) -> HubPage:
     return page
 
 
-def _parts(request: Request) -> tuple[OnDemandStore, OnDemand, Service]:
+def _parts(request: Request) -> tuple[OnDemandStore, Engine, Service]:
+    # The engine, as the API does: the embedded threads or the Celery workers.
     app = request.app
-    return app.state.ondemand_store, app.state.ondemand, app.state.service
+    return app.state.ondemand_store, app.state.engine, app.state.service
 
 
 async def _session(request: Request) -> Session:

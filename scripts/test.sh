@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs, then the suite: Docker engine, root image, the
-# referee hub (JupyterHub + DockerSpawner + configurable-http-proxy), the package.
+# referee hub (JupyterHub + DockerSpawner + configurable-http-proxy), Chromium for the
+# hub page's browser tests, the package.
 # Extra arguments go to pytest (e.g. -m "not referee", -k kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ bash scripts/setup-referee.sh
 bash scripts/setup-registry.sh
 bash scripts/setup-postgres.sh
 bash scripts/setup-redis.sh
+bash scripts/setup-browser.sh
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -i warning || true
 
 # Selenium brings trio, whose "hypothesis" entry point does not load with every

@@ -171,7 +171,7 @@ def hub(
     token_file = tmp_path_factory.mktemp("guard-secrets") / "jhiv-admin"
     token_file.write_text(ADMIN)
     token_file.chmod(0o600)
-    # The documented line (docs/jupyterhub-guard.md), with this run's addresses.
+    # The documented line (docs/jupyterhub.md, "Spawn-time guard"), with this run's addresses.
     lines = (
         "import validator.hubguard",
         f"c.Spawner.pre_spawn_hook = validator.hubguard.guard(service_url={service.url!r}, "

@@ -21,6 +21,7 @@ from validator.service.context import Service
 from validator.service.engines import Engine, LeaseStore
 from validator.service.engines.local import LocalEngine
 from validator.service.groupcommit import GroupCommitter
+from validator.service.hubpage.hubenv import HubEnv
 from validator.service.lockout import Lockout
 from validator.service.metrics import CONTENT_TYPE, Metrics
 from validator.service.middleware import AccessLog, BodyLimit, redact_path
@@ -102,6 +103,7 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     send_callback: Send | None = None,
     shutdown_grace: float = 10.0,
+    hub: HubEnv | None = None,
 ) -> FastAPI:
     store.create_schema()
     metrics = Metrics()
@@ -158,6 +160,11 @@ def create_app(
     # Before api.router: its /validations/{id} would otherwise take on-demand ids.
     app.include_router(ondemand_api.router)
     app.include_router(api.router)
+    if hub is not None:
+        # Run as a JupyterHub service: the page for hub users, at the service's prefix.
+        from validator.service.hubpage.routes import mount
+
+        mount(app, hub, settings.hub_profile)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

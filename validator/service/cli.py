@@ -23,7 +23,7 @@ import click
 
 from validator import __version__
 from validator.cli.guard import exit_with
-from validator.service.errors import SecretKeyError
+from validator.service.errors import SecretKeyError, SettingsError
 from validator.service.secretbox import SecretBox, generate_key
 from validator.service.settings import PREFIX, Settings, load_settings, settings_help
 
@@ -38,28 +38,45 @@ def main() -> None:
 
 
 @main.command(epilog=settings_help())
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on [default: 127.0.0.1, or the host of JUPYTERHUB_SERVICE_URL].",
+)
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Port [default: 8080, or the port of JUPYTERHUB_SERVICE_URL].",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
 )
-def serve(host: str, port: int, log_level: str) -> None:
-    """Receive registry webhooks and validate every pushed image."""
+def serve(host: str | None, port: int | None, log_level: str) -> None:
+    """Receive registry webhooks and validate every pushed image; inside a JupyterHub
+    (its service environment set), also serve the hub page (docs/jupyterhub.md)."""
     # Through the guard like the other commands: a bad setting is one line and exit 2, and
     # a stop (uvicorn re-raises SIGTERM after its graceful shutdown) is 130.
     exit_with(PROG, lambda: _serve(host, port, log_level), debug=log_level == "debug")
 
 
-def _serve(host: str, port: int, log_level: str) -> int:
+def _serve(host: str | None, port: int | None, log_level: str) -> int:
+    import os
+
     import uvicorn
 
     from validator.service.app import create_app
+    from validator.service.hubpage.hubenv import hub_environment, listen_address
     from validator.service.runner import DockerRunner, candidate_limits
 
     settings = load_settings()
+    hub = hub_environment(os.environ)
+    if hub is not None:
+        _need_jupyterhub()
+    host, port = listen_address(host, port, hub)
     level = getattr(logging, log_level.upper())
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -80,7 +97,7 @@ def _serve(host: str, port: int, log_level: str) -> int:
     ]
     log.info("Receivers on: %s", "; ".join(receivers) or "none (set a hook token)")
     runner = DockerRunner(keep_images=settings.keep_images, limits=candidate_limits(settings))
-    app = create_app(settings, store, runner)
+    app = create_app(settings, store, runner, hub=hub)
     # Our access log redacts URL tokens; uvicorn's would print them. uvicorn's proxy
     # headers are off: by default it believes X-Forwarded-For from 127.0.0.1, so anyone on
     # the host could pick the address the rate limit sees (JHIV_SERVICE_TRUSTED_PROXIES
@@ -98,6 +115,17 @@ def _serve(host: str, port: int, log_level: str) -> int:
         h11_max_incomplete_event_size=64 * 1024,
     )
     return 0
+
+
+def _need_jupyterhub() -> None:
+    try:
+        import jupyterhub.services.auth  # noqa: F401
+    except ImportError:
+        raise SettingsError(
+            "the hub's service environment is set (JUPYTERHUB_API_TOKEN, ...), but "
+            "jupyterhub is not installed",
+            hint="pip install 'jupyterhub-image-validator[service,hub]'",
+        ) from None
 
 
 @main.command(epilog=settings_help())

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, delete, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, defer, mapped_column
 
 from validator.registry.credentials import Secret
 from validator.service.store import Base, Status, Store, Validation, iso, utcnow
@@ -205,7 +205,7 @@ def _target(row: Configuration | Request) -> Target:
     )
 
 
-def _request_info(row: Request) -> RequestInfo:
+def _request_info(row: Request, *, with_report: bool = True) -> RequestInfo:
     return RequestInfo(
         id=row.public_id,
         owner=row.owner,
@@ -218,7 +218,7 @@ def _request_info(row: Request) -> RequestInfo:
         created_at=iso(row.created_at),
         started_at=iso(row.started_at),
         finished_at=iso(row.finished_at),
-        report=json.loads(row.report) if row.report else None,
+        report=json.loads(row.report) if with_report and row.report else None,
         reused=(
             Reused(row.reused_source, _stored_id(row.reused_id), iso(row.reused_finished_at))
             if row.reused_source
@@ -343,6 +343,18 @@ class OnDemandStore:
         with self.store._tx() as session:
             row = session.scalar(select(Request).where(Request.public_id == public_id))
             return _request_info(row) if row is not None and row.owner == owner else None
+
+    def recent(self, owner: str, limit: int = 20) -> list[RequestInfo]:
+        """The owner's newest requests, newest first, without their reports (a list)."""
+        with self.store._tx() as session:
+            rows = session.scalars(
+                select(Request)
+                .options(defer(Request.report))
+                .where(Request.owner == owner)
+                .order_by(Request.id.desc())
+                .limit(limit)
+            )
+            return [_request_info(row, with_report=False) for row in rows]
 
     def unfinished(self) -> list[str]:
         """Requests queued or cut off while running (a restart): to run (again)."""

@@ -20,7 +20,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 
 from validator.cache import APP_DIR
@@ -231,6 +238,12 @@ class Settings(BaseModel):
     public_url: str = Field(
         default="", description="The service's external URL, for links in callbacks."
     )
+    hub_profile: str = Field(
+        default="",
+        max_length=64,
+        description="The built-in profile the hub page checks with (the hub's own). Unset: "
+        "users pick one from the built-in profiles. Only with the hub page (docs/jupyterhub.md).",
+    )
     keep_images: bool = Field(
         default=False, description="1: keep the images pulled for validation (default: remove)."
     )
@@ -269,6 +282,15 @@ class Settings(BaseModel):
         description="Seconds between two rounds of the reconciler in `serve` (Celery engine), "
         "which publishes again the jobs of lost workers and lost messages.",
     )
+
+    @field_validator("hub_profile")
+    @classmethod
+    def _builtin_profile(cls, value: str) -> str:
+        from validator.profiles import builtin_names  # yaml and the profile model: only if set
+
+        if value and value not in builtin_names():
+            raise ValueError(f"not a built-in profile; one of {', '.join(builtin_names())}")
+        return value
 
 
 def env_name(name: str) -> str:

@@ -73,3 +73,28 @@ def test_out_of_range_settings_exit_2_in_one_line(name: str, value: str) -> None
     assert code == 2, err
     assert len(err.splitlines()) == 1 and f"JHIV_SERVICE_{name}: " in err
     assert "Traceback" not in err and len(err) < 400
+
+
+def test_serve_in_a_hub_without_jupyterhub_installed_exits_2_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    # None in sys.modules makes `import jupyterhub...` raise ImportError, as if absent.
+    for name in ("jupyterhub", "jupyterhub.services", "jupyterhub.services.auth"):
+        monkeypatch.setitem(sys.modules, name, None)
+    hub = {
+        "JUPYTERHUB_API_TOKEN": "service-token",
+        "JUPYTERHUB_CLIENT_ID": "service-image-check",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/image-check/",
+    }
+    code, err = _run(["serve"], {"JHIV_SERVICE_ADMIN_TOKEN": "a", **hub})
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "jupyterhub is not installed" in err
+    assert "[service,hub]" in err and "service-token" not in err
+
+
+def test_serve_rejects_a_hub_profile_that_is_not_built_in() -> None:
+    code, err = _run(["serve"], {"JHIV_SERVICE_ADMIN_TOKEN": "a", "JHIV_SERVICE_HUB_PROFILE": "x"})
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "JHIV_SERVICE_HUB_PROFILE" in err

@@ -94,34 +94,28 @@ GONE = ("HTTP 503", "Handshake status 503")
 # A container that exits before it answers: the hub says so in one of two ways,
 # depending on when it looks (see test_hub_smoke.py).
 EXITED = ("Spawn failed", "Container not found")
+# Or the container is gone before the hub polls its address, and with spawns running
+# side by side Docker has given that address to another case's server, which answers
+# 404 for this user's prefix: the hub calls the spawn ready, and it is still unusable.
+EXITED_AT_ONCE = (*EXITED, "HTTP 404")
 ENTRYPOINT_CHECKS = ("singleuser-imports",)
 
 CASES: list[Case] = [
     # The plain hub's catalogue, kept from before the second configuration.
     case("port-hardcoded", P, True),  # --port=8888 happens to be DockerSpawner's port
     case("buggy-singleuser", P, True),  # 4.1.2 spawns; XSRF bugs are only a warning (#5)
-    case("plain", P, False, "singleuser-installed", hub=EXITED),  # no Python (#1)
-    case("hub-only", P, False, "singleuser-imports", hub=EXITED),  # (#2)
+    case("plain", P, False, "singleuser-installed", hub=EXITED_AT_ONCE),  # no Python (#1)
+    case("hub-only", P, False, "singleuser-imports", hub=EXITED_AT_ONCE),  # (#2)
     case("old-singleuser", P, False, "singleuser-version"),  # 1.5: no hub-2 token auth (#4)
     case("root-no-allow", P, False, "server-starts", words="root"),  # (#6)
     case("home-not-writable", P, False, "server-starts", words="home"),  # (#7)
     case("localhost-only", P, False, "listen-address", words="127.0.0.1"),  # (#9)
     case("wrong-entrypoint", P, False, "singleuser-installed", words="ENTRYPOINT"),  # (#11)
-    case("no-cmd", P, False, "command", hub=EXITED),  # (#12)
+    case("no-cmd", P, False, "command", hub=EXITED_AT_ONCE),  # (#12)
     case("jupyter-lab-cmd", P, False, "server-api", "hub-auth", "hub-contact"),  # (#13)
     case("slow-start", P, False, "server-starts", "startup-time", hub="didn't respond"),  # (#15)
     case("no-ipykernel", P, False, "kernel-runs", words="kernel", hub="kernel"),
-    # The container is gone before the hub polls its address; with spawns running side by
-    # side, Docker may have given that address to another case's server, which then
-    # answers 404 for this user's prefix: still "not usable", in other words.
-    case(
-        "exits-immediately",
-        P,
-        False,
-        "server-starts",
-        words="exited",
-        hub=(*EXITED, "HTTP 404"),
-    ),
+    case("exits-immediately", P, False, "server-starts", words="exited", hub=EXITED_AT_ONCE),
     # Both configurations.
     *both("good", True),
     *both("good-entrypoint", True),  # entrypoint does setup, then exec "$@"
